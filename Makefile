@@ -106,7 +106,7 @@ $(BUILD)/obj/tests/unit/main.o: CPPFLAGS += -I$(BUILD)/gen
 
 $(TEST_BIN): $(TEST_OBJ) $(ORACLE_OBJ) $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(ORACLE_OBJ) $(CORE_LIB) $(PKG_CHECK) $(ORACLE_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(ORACLE_OBJ) $(FRONT_LIBS) $(CORE_LIB) $(PKG_CHECK) $(ORACLE_LIBS) $(LDLIBS)
 
 # ---- tools: exhaustive checks and helpers that are not part of `make test` ------------------
 TOOL_SRC := $(wildcard tools/*.c)
@@ -122,13 +122,40 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(CORE_LIB) $(LDLIBS)
 
+# ---- analyzer and TUI: libraries the mptrace command and the tests link --------------------
+ANALYZER_SRC := $(wildcard analyzer/*.c)
+ANALYZER_LIB := $(if $(ANALYZER_SRC),$(BUILD)/lib/libmptanalyzer.a)
+$(BUILD)/lib/libmptanalyzer.a: $(ANALYZER_SRC:%.c=$(BUILD)/obj/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+TUI_SRC := $(wildcard tui/*.c)
+TUI_LIB := $(if $(TUI_SRC),$(BUILD)/lib/libmpttui.a)
+$(BUILD)/lib/libmpttui.a: $(TUI_SRC:%.c=$(BUILD)/obj/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+# Front-end libraries in link order (a library before those it uses), and what they need.
+FRONT_LIBS  := $(TUI_LIB) $(ANALYZER_LIB)
+FRONT_LDLIBS = $(if $(TUI_LIB),$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)) \
+               $(if $(ANALYZER_LIB),$(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3))
+$(TEST_BIN): $(FRONT_LIBS)
+$(TEST_BIN): LDLIBS := $(FRONT_LDLIBS) $(LDLIBS)
+
 # ---- the mptrace command --------------------------------------------------------------------
+# cli/main.c dispatches to `int mpt_cmd_NAME(int argc, char **argv)`, one per cli/cmd_NAME.c;
+# the list is generated from those files, like the test suites.
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_BIN := $(if $(CLI_SRC),$(BUILD)/bin/mptrace)
-$(BUILD)/bin/mptrace: $(CLI_OBJ) $(CORE_LIB)
+COMMANDS_INC := $(BUILD)/gen/commands.inc
+$(COMMANDS_INC): $(wildcard cli/cmd_*.c)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(CORE_LIB) $(LDLIBS)
+	@ls cli/cmd_*.c 2>/dev/null | sed 's|cli/cmd_\(.*\)\.c|MPT_COMMAND(\1)|' | sort -u > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/obj/cli/main.o: $(COMMANDS_INC)
+$(BUILD)/obj/cli/main.o: CPPFLAGS += -I$(BUILD)/gen
+$(BUILD)/bin/mptrace: $(CLI_OBJ) $(FRONT_LIBS) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(FRONT_LIBS) $(CORE_LIB) $(FRONT_LDLIBS) $(LDLIBS)
 
 # ---- GPU parts: compiled with nvcc whenever it is found -------------------------------------
 GPU_SRC := $(wildcard core/*.cu)
@@ -139,6 +166,121 @@ $(BUILD)/gpu/%.o: %.cu
 	$(NVCC) -std=c++17 -O2 -I. $(NVCC_ARCH) -Xcompiler -Wall,-Wextra$(if $(filter 1,$(WERROR)),$(comma)-Werror) \
 	  -MD -MF $(@:.o=.d) -c $< -o $@
 comma := ,
+
+# ---- simcuda ----
+# sim/: CPU stand-ins for CUDA 13's libcudart, libcublas and libcublasLt, same sonames, symbols
+# and symbol versions (docs/simcuda.md). Built against NVIDIA's headers (exact prototypes and
+# struct layouts), so only when they are found. Each .so links its objects with libmptcore.a
+# and exports only the CUDA API (sim/lib*.map). tests/programs/*.c are linked the normal way
+# against the CUDA libraries (the real ones when present, else these) and run on the stand-ins
+# by the sim suites; tests/programs/*.cu are built by nvcc when it is found.
+ifeq ($(HAVE_CUDA_HEADERS),1)
+SIM_DIR         := $(BUILD)/sim
+SIM_CUDA_LIBDIR := $(if $(wildcard $(CUDA_HOME)/lib64/libcublasLt.so),$(CUDA_HOME)/lib64,$(SIM_DIR))
+OPENBLAS_CFLAGS  = $(shell pkg-config --cflags openblas 2>/dev/null)
+OPENBLAS_LIBS    = $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
+SIM_COMMON      := sim/sim_notice.c
+SIM_CUDART_SRC  := $(wildcard sim/cudart_*.c) $(SIM_COMMON)
+SIM_CUBLAS_SRC  := $(wildcard sim/cublas_*.c) sim/gemm_kernel.c $(SIM_COMMON)
+SIM_LT_SRC      := $(wildcard sim/cublaslt_*.c) sim/cublas_types.c sim/gemm_kernel.c $(SIM_COMMON)
+SIM_LIBS        := $(SIM_DIR)/libcudart.so.13 $(SIM_DIR)/libcublas.so.13 $(SIM_DIR)/libcublasLt.so.13
+SIM_LINKS       := $(SIM_LIBS:.so.13=.so)
+SIM_PROG_SRC    := $(wildcard tests/programs/*.c)
+SIM_PROGS       := $(SIM_PROG_SRC:tests/programs/%.c=$(BUILD)/tests/programs/%)
+SIM_NVCC_PROGS  := $(if $(and $(filter 1,$(HAVE_NVCC)),$(filter 0,$(SANITIZE))),$(patsubst tests/programs/%.cu,$(BUILD)/tests/programs/%,$(wildcard tests/programs/*.cu)))
+SIM_CUDA_FLAGS  := -isystem $(CUDA_HOME)/include
+
+$(BUILD)/obj/sim/%.o: CPPFLAGS += $(SIM_CUDA_FLAGS) $(OPENBLAS_CFLAGS)
+# Static TLS (~200 bytes in all): the stand-ins are normally loaded at start-up, and a dlopen'ed
+# copy with dynamic TLS crashed LeakSanitizer's exit-time scan in the sim suites (make asan).
+$(BUILD)/obj/sim/%.o: CFLAGS += -ftls-model=initial-exec
+$(BUILD)/obj/tests/unit/test_sim_%.o: CPPFLAGS += $(SIM_CUDA_FLAGS) -DMPT_CUDA_LIBDIR='"$(CUDA_HOME)/lib64"'
+$(BUILD)/obj/tests/programs/%.o: CPPFLAGS += $(SIM_CUDA_FLAGS)
+$(BUILD)/obj/bench/bench_sim_%.o: CPPFLAGS += $(SIM_CUDA_FLAGS) $(OPENBLAS_CFLAGS)
+$(BUILD)/bench/bench_sim_gemm: LDLIBS += $(OPENBLAS_LIBS)
+$(BUILD)/bench/bench_sim_gemm: | $(SIM_LIBS)
+
+SIM_SO_LINK = $(CC) $(LDFLAGS) -shared -Wl,-soname,$(@F) -Wl,--version-script=$(filter %.map,$^) \
+              -Wl,--no-undefined -o $@ $(filter %.o,$^) $(CORE_LIB)
+$(SIM_DIR)/libcudart.so.13: $(SIM_CUDART_SRC:%.c=$(BUILD)/obj/%.o) $(CORE_LIB) sim/libcudart.map
+	@mkdir -p $(@D)
+	$(SIM_SO_LINK) -lm
+$(SIM_DIR)/libcublas.so.13: $(SIM_CUBLAS_SRC:%.c=$(BUILD)/obj/%.o) $(CORE_LIB) sim/libcublas.map
+	@mkdir -p $(@D)
+	$(SIM_SO_LINK) $(OPENBLAS_LIBS) -lm
+$(SIM_DIR)/libcublasLt.so.13: $(SIM_LT_SRC:%.c=$(BUILD)/obj/%.o) $(CORE_LIB) sim/libcublasLt.map
+	@mkdir -p $(@D)
+	$(SIM_SO_LINK) $(OPENBLAS_LIBS) -lm
+$(SIM_DIR)/%.so: $(SIM_DIR)/%.so.13
+	ln -sf $(<F) $@
+
+# Test programs: real headers, the CUDA libraries' link-time names, no rpath: they run on
+# whatever LD_LIBRARY_PATH points at (the sim suites point it at $(SIM_DIR)).
+$(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o | $(SIM_LINKS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< -L$(SIM_CUDA_LIBDIR) -lcublasLt -lcublas -lcudart -lm
+$(BUILD)/tests/programs/%: tests/programs/%.cu
+	@mkdir -p $(@D)
+	$(NVCC) -std=c++17 -O1 -arch=sm_90 -cudart shared $(SIM_CUDA_FLAGS) $< -o $@
+
+.SECONDARY: $(SIM_PROG_SRC:%.c=$(BUILD)/obj/%.o)
+$(TEST_BIN): | $(SIM_LIBS) $(SIM_PROGS) $(SIM_NVCC_PROGS)
+all: $(SIM_LIBS) $(SIM_LINKS) $(SIM_PROGS) $(SIM_NVCC_PROGS)
+endif
+# ---- end simcuda ----
+
+# ---- reference trainer ----
+# reference-trainer/: the GPT that fails on demand (docs/reference-trainer.md). Its host-only
+# parts (options, data, layout, the double-precision reference, optimizer scalars, log) form
+# libmpttrain.a, which the unit-test runner links; the device parts (cuBLAS calls, kernels,
+# NVTX) link only into build/bin/mpt-train, which the trainer suites run as a program.
+# mpt-train is the CPU build: its one-source kernels (kernels.cu, compiled as C) run on simcuda,
+# found through RUNPATH $ORIGIN/../sim (LD_LIBRARY_PATH still wins). `make gpu` builds the same
+# program with nvcc-compiled kernels for GPU_ARCHS as $(BUILD)/gpu/bin/mpt-train.
+TRAIN_DEV_SRC := reference-trainer/main.c reference-trainer/train.c reference-trainer/scope.c \
+                 $(wildcard reference-trainer/gpt*.c) $(wildcard reference-trainer/selfcheck*.c)
+TRAIN_SRC     := $(filter-out $(TRAIN_DEV_SRC),$(wildcard reference-trainer/*.c))
+TRAIN_OBJ     := $(TRAIN_SRC:%.c=$(BUILD)/obj/%.o)
+TRAIN_LIB     := $(BUILD)/lib/libmpttrain.a
+
+$(TRAIN_LIB): $(TRAIN_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(TEST_BIN) $(BUILD)/bench/bench_trainer: $(TRAIN_LIB)
+$(TEST_BIN) $(BUILD)/bench/bench_trainer: LDLIBS += $(TRAIN_LIB) $(CORE_LIB) -lm
+all: $(TRAIN_LIB)
+
+ifeq ($(HAVE_CUDA_HEADERS),1)
+TRAIN_BIN        := $(BUILD)/bin/mpt-train
+TRAIN_DEV_OBJ    := $(TRAIN_DEV_SRC:%.c=$(BUILD)/obj/%.o)
+TRAIN_KERNEL_OBJ := $(BUILD)/obj/reference-trainer/kernels.o
+TRAIN_CUDA_LIBS  := -lcublasLt -lcublas -lcudart -lm
+$(TRAIN_DEV_OBJ) $(TRAIN_KERNEL_OBJ): CPPFLAGS += -isystem $(CUDA_HOME)/include
+
+$(TRAIN_KERNEL_OBJ): reference-trainer/kernels.cu | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -x c -c $< -o $@
+
+$(TRAIN_BIN): $(TRAIN_DEV_OBJ) $(TRAIN_KERNEL_OBJ) $(TRAIN_LIB) $(CORE_LIB) | $(SIM_LINKS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(TRAIN_DEV_OBJ) $(TRAIN_KERNEL_OBJ) $(TRAIN_LIB) $(CORE_LIB) \
+	  -L$(SIM_CUDA_LIBDIR) -Wl,--enable-new-dtags,-rpath,'$$ORIGIN/../sim' $(TRAIN_CUDA_LIBS)
+
+$(TEST_BIN) $(BUILD)/bench/bench_trainer: | $(TRAIN_BIN)
+all: $(TRAIN_BIN)
+
+ifeq ($(HAVE_NVCC),1)
+TRAIN_GPU_BIN := $(BUILD)/gpu/bin/mpt-train
+$(TRAIN_GPU_BIN): $(TRAIN_DEV_OBJ) $(BUILD)/gpu/reference-trainer/kernels.o $(TRAIN_LIB) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(TRAIN_DEV_OBJ) $(BUILD)/gpu/reference-trainer/kernels.o $(TRAIN_LIB) \
+	  $(CORE_LIB) -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 $(TRAIN_CUDA_LIBS) -lstdc++
+GPU_OBJ += $(BUILD)/gpu/reference-trainer/kernels.o $(TRAIN_GPU_BIN)
+endif
+endif
+# ---- end reference trainer ----
+
 
 # ---- generic rules --------------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)

@@ -126,6 +126,15 @@ void mpt_dtype_store(mpt_dtype t, void *base, size_t index, float v);
  * element's width are ignored). MPT_FP_NAN for unknown t: no value mptrace can read. */
 mpt_fpclass mpt_classify(mpt_dtype t, uint64_t bits);
 
+/* ---- arrays (core/fpformat_bulk.c): vectorised where the CPU allows -------------------------- */
+/* dst[i] = mpt_f32_to_f16(src[i]) for i < n, bit for bit (NaN -> 0x7fff); dst and src must not
+ * overlap. */
+void mpt_f32_to_f16_array(uint16_t *dst, const float *src, size_t n);
+/* dst[i] = mpt_f32_to_bf16(src[i]) for i < n, bit for bit. */
+void mpt_f32_to_bf16_array(uint16_t *dst, const float *src, size_t n);
+/* Tests only: nonzero forces the scalar loops even where AVX2/F16C exist. Not thread-safe. */
+void mpt_fpformat_force_scalar(int on);
+
 #ifdef __cplusplus
 }
 #endif
