@@ -75,6 +75,7 @@ CORE_LIB := $(BUILD)/lib/libmptcore.a
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 # ---- oracle: NVIDIA's host-side conversions, wrapped for C tests ----------------------------
@@ -127,11 +128,13 @@ ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_LIB := $(if $(ANALYZER_SRC),$(BUILD)/lib/libmptanalyzer.a)
 $(BUILD)/lib/libmptanalyzer.a: $(ANALYZER_SRC:%.c=$(BUILD)/obj/%.o)
 	@mkdir -p $(@D)
+	@rm -f $@
 	$(AR) rcs $@ $^
 TUI_SRC := $(wildcard tui/*.c)
 TUI_LIB := $(if $(TUI_SRC),$(BUILD)/lib/libmpttui.a)
 $(BUILD)/lib/libmpttui.a: $(TUI_SRC:%.c=$(BUILD)/obj/%.o)
 	@mkdir -p $(@D)
+	@rm -f $@
 	$(AR) rcs $@ $^
 # Front-end libraries in link order (a library before those it uses), and what they need.
 FRONT_LIBS  := $(TUI_LIB) $(ANALYZER_LIB)
@@ -139,6 +142,12 @@ FRONT_LDLIBS = $(if $(TUI_LIB),$(shell pkg-config --libs ncursesw 2>/dev/null ||
                $(if $(ANALYZER_LIB),$(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3))
 $(TEST_BIN): $(FRONT_LIBS)
 $(TEST_BIN): LDLIBS := $(FRONT_LDLIBS) $(LDLIBS)
+# bench_tui times the TUI on a synthetic run: it links the front-end libraries and the fixture
+# that writes the run (tests/unit/test_tui_synth.c), which the generic bench rule does not.
+$(BUILD)/bench/bench_tui: $(BUILD)/obj/bench/bench_tui.o $(BUILD)/obj/tests/unit/test_tui_synth.o \
+                          $(FRONT_LIBS) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(FRONT_LIBS) $(CORE_LIB) $(FRONT_LDLIBS) $(LDLIBS)
 
 # ---- the mptrace command --------------------------------------------------------------------
 # cli/main.c dispatches to `int mpt_cmd_NAME(int argc, char **argv)`, one per cli/cmd_NAME.c;
@@ -281,6 +290,69 @@ endif
 endif
 # ---- end reference trainer ----
 
+# ---- interposer ----
+# interposer/: libmptrace.so, which `mptrace run` preloads into the traced program and names as
+# NVTX's injection library (docs/interposer.md). It exports only the intercepted CUDA symbols,
+# with the real libraries' symbol versions (interposer/libmptrace.map), and links its own copy of
+# libmptcore.a. Its pure modules (everything but the hooks) also form libmptipx.a, which the unit
+# runner links to test them in-process. Under `make asan` the library is sanitized too and the
+# end-to-end tests run the (sanitized) test programs with ASAN_OPTIONS=verify_asan_link_order=0,
+# so the interposer runs under ASan inside them. `make gpu` compiles interposer/gpu_stats.cu.
+# `make install` installs mptrace, libmptrace.so and simcuda under $(DESTDIR)$(PREFIX).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+ifeq ($(HAVE_CUDA_HEADERS),1)
+IPX_SRC      := $(wildcard interposer/*.c)
+IPX_OBJ      := $(IPX_SRC:%.c=$(BUILD)/obj/%.o)
+IPX_HOOK_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard interposer/hooks_*.c) interposer/nvtx_injection.c)
+IPX_LIB      := $(BUILD)/lib/libmptipx.a
+IPX_SO       := $(BUILD)/lib/libmptrace.so
+IPX_LDLIBS   := -lelf -ldl -lm
+
+$(IPX_OBJ): CPPFLAGS += $(SIM_CUDA_FLAGS)
+$(IPX_OBJ): CFLAGS += -fvisibility=hidden
+$(IPX_LIB): $(filter-out $(IPX_HOOK_OBJ),$(IPX_OBJ))
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+$(IPX_SO): $(IPX_OBJ) $(CORE_LIB) interposer/libmptrace.map
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libmptrace.so -Wl,--version-script=interposer/libmptrace.map \
+	  -Wl,--no-undefined -o $@ $(IPX_OBJ) $(CORE_LIB) $(IPX_LDLIBS)
+
+# Unit tests of the interposer's modules, and the end-to-end suites that run mptrace.
+$(BUILD)/obj/tests/unit/test_interposer_%.o: CPPFLAGS += $(SIM_CUDA_FLAGS) -DMPT_HAVE_INTERPOSER=1
+$(TEST_BIN): $(IPX_LIB)
+$(TEST_BIN): LDLIBS += $(IPX_LIB) $(CORE_LIB) $(IPX_LDLIBS)
+$(TEST_BIN): | $(IPX_SO) $(CLI_BIN)
+
+# Test programs that need more than the CUDA libraries: the GPU statistics kernel checked
+# against the host reducer (links libmptcore.a), and a stand-in libcublas.so.13 that calls
+# cuBLASLt internally, as NVIDIA's does (the reentrancy guard's test).
+$(BUILD)/tests/programs/ipx_gpu_stats: $(BUILD)/obj/tests/programs/ipx_gpu_stats.o $(CORE_LIB) | $(SIM_LINKS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(CORE_LIB) -L$(SIM_CUDA_LIBDIR) -lcublasLt -lcublas -lcudart -lm
+IPX_NESTED := $(BUILD)/tests/programs/ipx_lib/libcublas.so.13
+$(BUILD)/obj/tests/programs/ipx_lib/%.o: CPPFLAGS += $(SIM_CUDA_FLAGS)
+$(IPX_NESTED): $(BUILD)/obj/tests/programs/ipx_lib/nested_cublas.o | $(SIM_LINKS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libcublas.so.13 -Wl,--version-script=sim/libcublas.map \
+	  -o $@ $< -L$(SIM_DIR) -lcublasLt -lcudart
+$(TEST_BIN): | $(IPX_NESTED)
+
+ifeq ($(HAVE_NVCC),1)
+GPU_OBJ += $(BUILD)/gpu/interposer/gpu_stats.o
+endif
+all: $(IPX_SO) $(IPX_LIB) $(IPX_NESTED)
+endif
+
+.PHONY: install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/mptrace/sim
+	install -m 755 $(BUILD)/bin/mptrace $(DESTDIR)$(PREFIX)/bin/mptrace
+	$(if $(IPX_SO),install -m 755 $(IPX_SO) $(DESTDIR)$(PREFIX)/lib/libmptrace.so)
+	$(if $(SIM_LIBS),install -m 755 $(SIM_LIBS) $(DESTDIR)$(PREFIX)/lib/mptrace/sim/)
+	$(if $(SIM_LIBS),for l in $(notdir $(SIM_LIBS)); do ln -sf $$l $(DESTDIR)$(PREFIX)/lib/mptrace/sim/$${l%.13}; done)
+# ---- end interposer ----
 
 # ---- generic rules --------------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
@@ -307,12 +379,18 @@ test: all
 	@echo "== unit tests ($(TEST_BIN))"
 	@$(TEST_BIN)
 
-# The demo needs the reference trainer, the interposer and the report (issues 4-6). Until they
-# exist it says so and fails rather than pretending.
+# The README's first command: the reference trainer in fp16 without a loss scaler, with an
+# outlier batch at step 150, run under mptrace on simcuda; then the report, which names the
+# step and the layer. The trainer's own ground-truth log lands beside the trace.
+DEMO_DIR := $(BUILD)/demo
 demo: all
-	@echo "make demo: the demo (reference trainer under mptrace on simcuda, then the report) needs" >&2
-	@echo "the reference trainer, the interposer and 'mptrace report' (issues 4-6), not built yet." >&2
-	@exit 1
+	@mkdir -p $(DEMO_DIR)
+	@echo "== mptrace --sim: the reference trainer, 16-mixed without a loss scaler, spike at step 150"
+	$(BUILD)/bin/mptrace --sim -o $(DEMO_DIR)/spike.mpt $(BUILD)/bin/mpt-train \
+	  --precision 16-mixed --no-loss-scale --inject spike@150 --log $(DEMO_DIR)/ground-truth.jsonl
+	@echo "== mptrace report $(DEMO_DIR)/spike.mpt"
+	@$(BUILD)/bin/mptrace report $(DEMO_DIR)/spike.mpt
+	@echo "== the same trace interactively: $(BUILD)/bin/mptrace tui $(DEMO_DIR)/spike.mpt"
 
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 test

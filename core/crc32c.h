@@ -7,8 +7,8 @@
  *
  * CRC-32C rather than zlib's CRC-32 because its polynomial detects more error patterns at the
  * lengths of trace records, and because CPUs have an instruction for it should speed ever matter.
- * The software implementation here is slicing-by-8 (tables built once, before main through a
- * constructor and otherwise on first use).
+ * On x86-64 with SSE4.2 the crc32 instruction computes it; elsewhere slicing-by-8 in software
+ * (tables built once, before main through a constructor and otherwise on first use).
  */
 #ifndef MPT_CORE_CRC32C_H
 #define MPT_CORE_CRC32C_H
@@ -23,5 +23,9 @@
  * (the trace writer computes a CRC when it opens, before any signal handler can use it).
  */
 uint32_t mpt_crc32c(uint32_t crc, const void *data, size_t n);
+
+/* Tests only: nonzero makes mpt_crc32c use the software path even where the instruction
+ * exists, so both paths are tested. Not thread-safe. */
+void mpt_crc32c_force_software(int on);
 
 #endif

@@ -266,32 +266,67 @@ int mpt_tr_gpt_unscale(mpt_tr_gpt *g, double loss_scale, double *grad_norm, long
     return 0;
 }
 
+/* The parameters as runs of consecutive tensors sharing the decay flag, one optimizer launch
+ * each: the run starting at tensor *i (advanced past it). 0 when none is left. */
+static int next_run(const mpt_tr_layout *lo, int *i, size_t *off, size_t *len, int *decay)
+{
+    if (*i >= lo->n_tensors) return 0;
+    int j = *i;
+    while (j + 1 < lo->n_tensors && lo->tensors[j + 1].decay == lo->tensors[*i].decay)
+        j++;
+    *off = lo->tensors[*i].offset;
+    *len = lo->tensors[j].offset + (size_t)lo->tensors[j].rows * lo->tensors[j].cols - *off;
+    *decay = lo->tensors[*i].decay;
+    *i = j + 1;
+    return 1;
+}
+
+/* Optimizer steps shared by AdamW and SGD: the bf16-master lost-update count around them. */
+static int lost_begin(mpt_tr_gpt *g)
+{
+    if (g->master_bf16) CUDA(cudaMemset(g->count, 0, sizeof *g->count));
+    return 0;
+}
+
+static int lost_end(mpt_tr_gpt *g, double *lost_frac)
+{
+    unsigned int lost = 0;
+    if (g->master_bf16) CUDA(cudaMemcpy(&lost, g->count, sizeof lost, cudaMemcpyDeviceToHost));
+    *lost_frac = g->master_bf16 ? (double)lost / (double)g->lo.total : -1.0;
+    return 0;
+}
+
 int mpt_tr_gpt_adamw(mpt_tr_gpt *g, double lr, double weight_decay, double clip, int t,
                      double *lost_frac)
 {
-    unsigned int lost = 0;
-    if (g->master_bf16) CUDA(cudaMemset(g->count, 0, sizeof *g->count));
     float bc1 = (float)(1.0 - pow(MPT_TR_ADAM_BETA1, t));
     float bc2 = (float)(1.0 - pow(MPT_TR_ADAM_BETA2, t));
-    /* one launch per run of tensors sharing the decay flag */
-    const mpt_tr_layout *lo = &g->lo;
-    int i = 0;
-    while (i < lo->n_tensors) {
-        int j = i;
-        while (j + 1 < lo->n_tensors && lo->tensors[j + 1].decay == lo->tensors[i].decay)
-            j++;
-        size_t off = lo->tensors[i].offset;
-        size_t end = lo->tensors[j].offset + (size_t)lo->tensors[j].rows * lo->tensors[j].cols;
-        float wd = lo->tensors[i].decay ? (float)weight_decay : 0.0f;
-        CUDA(mpt_tr_k_adamw(g->params + off, g->adam_m + off, g->adam_v + off, g->grads + off,
-                            (long)(end - off), (float)lr, (float)MPT_TR_ADAM_BETA1,
+    size_t o, len;
+    int i = 0, decay;
+    if (lost_begin(g)) return -1;
+    while (next_run(&g->lo, &i, &o, &len, &decay)) {
+        float wd = decay ? (float)weight_decay : 0.0f;
+        CUDA(mpt_tr_k_adamw(g->params + o, g->adam_m + o, g->adam_v + o, g->grads + o,
+                            (long)len, (float)lr, (float)MPT_TR_ADAM_BETA1,
                             (float)MPT_TR_ADAM_BETA2, bc1, bc2, (float)MPT_TR_ADAM_EPS, wd,
                             (float)clip, g->master_bf16, g->master_bf16 ? g->count : NULL));
-        i = j + 1;
     }
-    if (g->master_bf16) CUDA(cudaMemcpy(&lost, g->count, sizeof lost, cudaMemcpyDeviceToHost));
-    *lost_frac = g->master_bf16 ? (double)lost / (double)lo->total : -1.0;
-    return 0;
+    return lost_end(g, lost_frac);
+}
+
+int mpt_tr_gpt_sgd(mpt_tr_gpt *g, double lr, double momentum, double weight_decay, double clip,
+                   double *lost_frac)
+{
+    size_t o, len;
+    int i = 0, decay;
+    if (lost_begin(g)) return -1;
+    while (next_run(&g->lo, &i, &o, &len, &decay)) {
+        float wd = decay ? (float)weight_decay : 0.0f;
+        CUDA(mpt_tr_k_sgd(g->params + o, g->adam_m + o, g->grads + o, (long)len, (float)lr,
+                          (float)momentum, wd, (float)clip, g->master_bf16,
+                          g->master_bf16 ? g->count : NULL));
+    }
+    return lost_end(g, lost_frac);
 }
 
 int mpt_tr_gpt_cast_weights(mpt_tr_gpt *g)

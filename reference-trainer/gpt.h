@@ -56,7 +56,7 @@ typedef struct mpt_tr_gpt {
     /* parameters (device) */
     float *params;            /* (total) fp32 masters (bf16 values with --master-weights bf16) */
     float *grads;             /* (total) fp32 */
-    float *adam_m, *adam_v;   /* (total) fp32 */
+    float *adam_m, *adam_v;   /* (total) fp32; SGD keeps its momentum buffer in adam_m */
     void *w16;                /* (total) in dt: the GEMMs' copy of the weights; == params in fp32 */
     void *gscratch;           /* (largest weight) in dt: a weight gradient before widening */
     int32_t *tok, *tgt;       /* (B*T) */
@@ -107,6 +107,10 @@ int mpt_tr_gpt_unscale(mpt_tr_gpt *g, double loss_scale, double *grad_norm, long
  * rounding removed entirely; -1 with fp32 masters. */
 int mpt_tr_gpt_adamw(mpt_tr_gpt *g, double lr, double weight_decay, double clip, int t,
                      double *lost_frac);
+/* One SGD-with-momentum step (torch.optim.SGD; the momentum buffer is adam_m) with gradients
+ * multiplied by clip; *lost_frac as for mpt_tr_gpt_adamw. */
+int mpt_tr_gpt_sgd(mpt_tr_gpt *g, double lr, double momentum, double weight_decay, double clip,
+                   double *lost_frac);
 /* Begins a checked pass: scans the parameters now, then every op's output until the next
  * call (g->check). */
 int mpt_tr_gpt_check_begin(mpt_tr_gpt *g);

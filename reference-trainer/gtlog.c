@@ -102,14 +102,16 @@ int mpt_tr_log_config(mpt_tr_log *log, const mpt_tr_opts *o, const mpt_tr_config
                 "{\"event\":\"config\",\"preset\":\"%s\",\"precision\":\"%s\",\"layers\":%d,"
                 "\"dim\":%d,\"heads\":%d,\"seq\":%d,\"batch\":%d,\"vocab\":%d,\"norm\":\"%s\","
                 "\"steps\":%d,\"warmup\":%d,\"lr\":%s,\"min_lr_frac\":%s,\"weight_decay\":%s,"
-                "\"max_grad_norm\":%s,\"tf32\":%d,\"gemm_compute\":\"%s\",\"loss_scale\":%d,"
+                "\"max_grad_norm\":%s,\"optimizer\":\"%s\",\"momentum\":%.9g,\"tf32\":%d,"
+                "\"gemm_compute\":\"%s\",\"loss_scale\":%d,"
                 "\"init_scale\":%.9g,\"scale_window\":%d,\"master_weights\":\"%s\","
                 "\"seed\":%llu,\"data\":\"%s\",\"params\":%zu,\"injections\":%d}",
                 o->preset, mpt_tr_precision_name(o->precision), cfg->L, cfg->C, cfg->H, cfg->T,
                 cfg->B, cfg->V, cfg->rms ? "rmsnorm" : "layernorm", o->steps, o->warmup,
                 mpt_tr_json_num(a, sizeof a, o->lr), mpt_tr_json_num(b, sizeof b, o->min_lr_frac),
                 mpt_tr_json_num(c, sizeof c, o->weight_decay),
-                mpt_tr_json_num(d, sizeof d, o->max_grad_norm), o->tf32,
+                mpt_tr_json_num(d, sizeof d, o->max_grad_norm),
+                o->optimizer_sgd ? "sgd" : "adamw", o->momentum, o->tf32,
                 o->gemm_compute_16f ? "16F" : "32F",
                 o->precision == MPT_TR_16_MIXED && o->loss_scale, o->init_scale, o->scale_window,
                 o->master_bf16 ? "bf16" : "fp32", o->seed, data, n_params, o->n_inject);

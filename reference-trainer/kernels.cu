@@ -382,6 +382,34 @@ static MPT_GLOBAL void k_adamw(float *params, float *m, float *v, const float *g
 }
 MPT_SIM_KERNEL(k_adamw, float *, float *, float *, const float *, long, adamw_args, unsigned int *)
 
+typedef struct sgd_args {
+    float lr, momentum, wd, clip;
+    int round_bf16;
+} sgd_args;
+
+/* torch.optim.SGD (dampening 0, no Nesterov): d = g + wd*p; buf = momentum*buf + d (buf starts
+ * at 0, so the first step's buf is d, as PyTorch's); p -= lr*buf. */
+static MPT_GLOBAL void k_sgd(float *params, float *buf, const float *grads, long n, sgd_args a,
+                             unsigned int *lost)
+{
+    unsigned int nl = 0;
+    for (long i = TID; i < n; i += NTHREADS) {
+        float p = params[i];
+        float d = grads[i] * a.clip + a.wd * p;
+        float b = a.momentum * buf[i] + d;
+        buf[i] = b;
+        p -= a.lr * b;
+        if (a.round_bf16) {
+            float r = mpt_bf16_to_f32(mpt_f32_to_bf16(p));
+            nl += r == params[i] && p != params[i];
+            p = r;
+        }
+        params[i] = p;
+    }
+    if (lost && nl) MPT_ATOMIC_ADD_U32(lost, nl);
+}
+MPT_SIM_KERNEL(k_sgd, float *, float *, const float *, long, sgd_args, unsigned int *)
+
 static MPT_GLOBAL void k_count_nonfinite(unsigned int *count, const void *x, int dt, long n)
 {
     unsigned int c = 0;
@@ -542,6 +570,14 @@ int mpt_tr_k_adamw(float *params, float *m, float *v, const float *grads, long n
     adamw_args a = {lr, beta1, beta2, bc1, bc2, eps, wd, clip, round_bf16};
     void *args[] = {&params, &m, &v, &grads, &n, &a, &lost};
     return launch(FN(k_adamw), n, args);
+}
+
+int mpt_tr_k_sgd(float *params, float *buf, const float *grads, long n, float lr, float momentum,
+                 float wd, float clip, int round_bf16, unsigned int *lost)
+{
+    sgd_args a = {lr, momentum, wd, clip, round_bf16};
+    void *args[] = {&params, &buf, &grads, &n, &a, &lost};
+    return launch(FN(k_sgd), n, args);
 }
 
 int mpt_tr_k_count_nonfinite(unsigned int *count, const void *x, int dt, long n)

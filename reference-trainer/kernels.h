@@ -90,6 +90,11 @@ int mpt_tr_k_adamw(float *params, float *m, float *v, const float *grads, long n
                    float beta1, float beta2, float bc1, float bc2, float eps, float wd, float clip,
                    int round_bf16, unsigned int *lost);
 
+/* SGD with momentum on n elements (see optim.h): buf (n) is the momentum buffer, zero before
+ * the first step; round_bf16 and *lost as for mpt_tr_k_adamw. */
+int mpt_tr_k_sgd(float *params, float *buf, const float *grads, long n, float lr, float momentum,
+                 float wd, float clip, int round_bf16, unsigned int *lost);
+
 /* *count (uint32, zeroed by the caller) += number of Inf/NaN elements among x (n, dt). */
 int mpt_tr_k_count_nonfinite(unsigned int *count, const void *x, int dt, long n);
 

@@ -1,6 +1,6 @@
 /*
- * Learning-rate schedule, loss scaler, clipping coefficient, AdamW reference (contract in
- * optim.h).
+ * Learning-rate schedule, loss scaler, clipping coefficient, AdamW and SGD references (contract
+ * in optim.h).
  */
 #include "reference-trainer/optim.h"
 
@@ -60,4 +60,12 @@ void mpt_tr_adamw_ref(double *p, double *m, double *v, double g, double lr, doub
     double mhat = *m / (1.0 - pow(beta1, t));
     double vhat = *v / (1.0 - pow(beta2, t));
     *p -= lr * mhat / (sqrt(vhat) + eps);
+}
+
+void mpt_tr_sgd_ref(double *p, double *buf, double g, double lr, double momentum,
+                    double weight_decay)
+{
+    double d = g + weight_decay * *p;
+    *buf = momentum * *buf + d;
+    *p -= lr * *buf;
 }

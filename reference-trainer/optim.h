@@ -1,7 +1,7 @@
 /*
  * The host side of the optimiser: the learning-rate schedule, the dynamic loss scaler and the
- * gradient-clipping coefficient. Scalars only; the per-element AdamW update is a kernel
- * (kernels.cu), checked against mpt_tr_adamw_ref here.
+ * gradient-clipping coefficient. Scalars only; the per-element AdamW and SGD updates are
+ * kernels (kernels.cu), checked against mpt_tr_adamw_ref and mpt_tr_sgd_ref here.
  *
  * Semantics follow PyTorch, so the ground truth matches what users meet:
  *  - schedule: nanoGPT's, linear warmup lr*(s+1)/warmup, then cosine from lr to
@@ -11,7 +11,9 @@
  *    `window` consecutive clean steps the scale doubles;
  *  - clipping: torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6) clamped to
  *    at most 1 (a NaN norm gives a NaN coefficient, as torch.clamp keeps NaN);
- *  - AdamW: torch.optim.AdamW: decoupled decay p -= lr*wd*p, bias-corrected moments.
+ *  - AdamW: torch.optim.AdamW: decoupled decay p -= lr*wd*p, bias-corrected moments;
+ *  - SGD: torch.optim.SGD with momentum: the update is proportional to the gradient, so
+ *    gradients lost to fp16 underflow are lost to the update (AdamW renormalises them).
  */
 #ifndef MPT_TR_OPTIM_H
 #define MPT_TR_OPTIM_H
@@ -40,6 +42,11 @@ double mpt_tr_clip_coef(double grad_norm, double max_norm);
  * of optimizer steps taken (skipped steps do not count, as in PyTorch). */
 void mpt_tr_adamw_ref(double *p, double *m, double *v, double g, double lr, double beta1,
                       double beta2, double eps, double weight_decay, int t);
+
+/* One SGD-with-momentum element update in double (torch.optim.SGD, dampening 0, no Nesterov,
+ * weight decay added to the gradient): the reference for the kernel. *buf starts at 0. */
+void mpt_tr_sgd_ref(double *p, double *buf, double g, double lr, double momentum,
+                    double weight_decay);
 
 #define MPT_TR_ADAM_BETA1 0.9
 #define MPT_TR_ADAM_BETA2 0.95

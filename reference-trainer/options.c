@@ -67,6 +67,7 @@ void mpt_tr_opts_default(mpt_tr_opts *o)
     o->min_lr_frac = 0.1;
     o->weight_decay = 0.1;
     o->max_grad_norm = 1.0;
+    o->momentum = 0.9;
     o->precision = MPT_TR_32_TRUE;
     o->loss_scale = 1;
     o->init_scale = 65536.0;
@@ -262,6 +263,7 @@ static int parse_one(mpt_tr_opts *o, const char *f, const char *v, char *err, si
     if (IS("--min-lr-frac")) return parse_double(f, v, 0.0, 1.0, &o->min_lr_frac, err, n);
     if (IS("--weight-decay")) return parse_double(f, v, 0.0, 1e3, &o->weight_decay, err, n);
     if (IS("--max-grad-norm")) return parse_double(f, v, 0.0, 1e30, &o->max_grad_norm, err, n);
+    if (IS("--momentum")) return parse_double(f, v, 0.0, 0.999, &o->momentum, err, n);
     if (IS("--init-scale")) return parse_double(f, v, 1.0, 1e30, &o->init_scale, err, n);
     if (IS("--scale-window")) return parse_int(f, v, 1, INT_MAX, &o->scale_window, err, n);
     if (IS("--seed")) return parse_u64(f, v, &o->seed, err, n);
@@ -309,6 +311,17 @@ static int parse_one(mpt_tr_opts *o, const char *f, const char *v, char *err, si
             o->precision = MPT_TR_BF16_MIXED;
         else {
             set_err(err, n, "--precision: '%s' is not 32-true, 16-mixed or bf16-mixed", v);
+            return -1;
+        }
+        return 0;
+    }
+    if (IS("--optimizer")) {
+        if (strcmp(v, "adamw") == 0)
+            o->optimizer_sgd = 0;
+        else if (strcmp(v, "sgd") == 0)
+            o->optimizer_sgd = 1;
+        else {
+            set_err(err, n, "--optimizer: '%s' is not adamw or sgd", v);
             return -1;
         }
         return 0;
@@ -364,7 +377,8 @@ static const char *const value_flags[] = {
     "--max-grad-norm",  "--init-scale",   "--scale-window", "--seed",        "--data-seed",
     "--eval-every",     "--eval-batches", "--print-every",  "--val-frac",    "--corpus-bytes",
     "--data",           "--log",          "--write-corpus", "--norm",        "--precision",
-    "--master-weights", "--gemm-compute", "--inject",       "--preset"};
+    "--master-weights", "--gemm-compute", "--inject",       "--preset",      "--optimizer",
+    "--momentum"};
 
 static int is_value_flag(const char *f)
 {

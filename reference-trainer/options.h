@@ -57,6 +57,8 @@ typedef struct mpt_tr_opts {
     double min_lr_frac; /* the cosine ends at lr * min_lr_frac */
     double weight_decay;
     double max_grad_norm; /* 0 = no clipping */
+    int optimizer_sgd;    /* 0: AdamW (default); 1: SGD with momentum (torch.optim.SGD) */
+    double momentum;      /* SGD's momentum (0.9) */
     /* precision */
     mpt_tr_precision precision;
     int tf32;             /* 32-true only: TF32 GEMM inputs (CUBLAS_COMPUTE_32F_FAST_TF32) */

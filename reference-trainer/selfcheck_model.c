@@ -91,6 +91,35 @@ void mpt_tr_self_check_optim(FILE *out, int *run, int *failed)
         snprintf(d, sizeof d, "max err %.3g of tolerance", worst);
         report(out, run, failed, worst <= 1.0, bf ? "adamw x3 (bf16 masters)" : "adamw x3", d);
     }
+
+    /* SGD with momentum: three steps with decay and clipping, from a nonzero buffer too */
+    {
+        double pr[NE], br[NE], worst = 0;
+        float b0[NE];
+        for (int i = 0; i < NE; i++) {
+            g[i] = (float)(2.0 * mpt_tr_rng_uniform(&r) - 1.0);
+            b0[i] = (float)(mpt_tr_rng_uniform(&r) - 0.5);
+            pr[i] = p[i];
+            br[i] = b0[i];
+        }
+        cudaMemcpy(gd, g, sizeof g, cudaMemcpyHostToDevice);
+        cudaMemcpy(pd, p, sizeof p, cudaMemcpyHostToDevice);
+        cudaMemcpy(md, b0, sizeof b0, cudaMemcpyHostToDevice);
+        for (int t = 1; t <= 3; t++) {
+            mpt_tr_k_sgd(pd, md, gd, NE, 0.05f, 0.9f, 0.1f, 0.5f, 0, NULL);
+            for (int i = 0; i < NE; i++)
+                mpt_tr_sgd_ref(&pr[i], &br[i], 0.5 * g[i], 0.05, 0.9, 0.1);
+        }
+        float got[NE];
+        cudaMemcpy(got, pd, sizeof got, cudaMemcpyDeviceToHost);
+        for (int i = 0; i < NE; i++) {
+            /* a few fp32 ulps of the operands (p may cancel towards 0) */
+            double e = fabs(got[i] - pr[i]) / (1e-6 * (fabs(pr[i]) + fabs(p[i])) + 1e-9);
+            worst = e > worst ? e : worst;
+        }
+        snprintf(d, sizeof d, "max err %.3g of tolerance", worst);
+        report(out, run, failed, worst <= 1.0, "sgd momentum x3", d);
+    }
     cudaFree(gd), cudaFree(pd), cudaFree(md), cudaFree(vd), cudaFree(partd);
 }
 

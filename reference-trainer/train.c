@@ -134,7 +134,10 @@ static int train_step(mpt_tr_gpt *g, const mpt_tr_opts *o, run_state *rs, int st
         /* a non-finite norm gives a NaN coefficient, which poisons every update, as
          * clip_grad_norm_ does; without clipping only the non-finite gradients do */
         double coef = mpt_tr_clip_coef(grad_norm, o->max_grad_norm);
-        if (mpt_tr_gpt_adamw(g, lr, o->weight_decay, coef, ++rs->taken, &lost)) return -1;
+        int rc = o->optimizer_sgd
+                     ? mpt_tr_gpt_sgd(g, lr, o->momentum, o->weight_decay, coef, &lost)
+                     : mpt_tr_gpt_adamw(g, lr, o->weight_decay, coef, ++rs->taken, &lost);
+        if (rc) return -1;
     }
     rs->skipped += skip;
     mpt_tr_scope_pop(&g->scope);

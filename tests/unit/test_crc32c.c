@@ -125,16 +125,34 @@ START_TEST(test_large_buffer)
 }
 END_TEST
 
-extern Suite *suite_crc32c(void);
-Suite *suite_crc32c(void)
+static void software_on(void)
 {
-    Suite *s = suite_create("crc32c");
-    TCase *tc = tcase_create("crc32c");
+    mpt_crc32c_force_software(1);
+}
+static void software_off(void)
+{
+    mpt_crc32c_force_software(0);
+}
+
+/* The same tests twice: the default path (the crc32 instruction where the CPU has it) and the
+ * software tables, so each is held to the published vectors and the bitwise reference. */
+static TCase *crc_tcase(const char *name, int software)
+{
+    TCase *tc = tcase_create(name);
+    if (software) tcase_add_checked_fixture(tc, software_on, software_off);
     tcase_add_loop_test(tc, test_published_vectors, 0, sizeof vectors / sizeof vectors[0]);
     tcase_add_test(tc, test_matches_reference);
     tcase_add_test(tc, test_chaining);
     tcase_add_test(tc, test_detects_single_bit_errors);
     tcase_add_test(tc, test_large_buffer);
-    suite_add_tcase(s, tc);
+    return tc;
+}
+
+extern Suite *suite_crc32c(void);
+Suite *suite_crc32c(void)
+{
+    Suite *s = suite_create("crc32c");
+    suite_add_tcase(s, crc_tcase("default_path", 0));
+    suite_add_tcase(s, crc_tcase("software", 1));
     return s;
 }

@@ -90,6 +90,26 @@ START_TEST(test_adamw_reference)
 }
 END_TEST
 
+START_TEST(test_sgd_reference)
+{
+    /* torch.optim.SGD(momentum=0.9, weight_decay=0.1): the first buffer is the decayed
+     * gradient itself, the second is 0.9 * buf + the new one; the step is lr * buf */
+    double p = 0.5, buf = 0;
+    mpt_tr_sgd_ref(&p, &buf, -0.25, 0.1, 0.9, 0.1);
+    double b1 = -0.25 + 0.1 * 0.5;
+    ck_assert_msg(fabs(buf - b1) < 1e-15 && fabs(p - (0.5 - 0.1 * b1)) < 1e-15, "p %.17g", p);
+    double p1 = p;
+    mpt_tr_sgd_ref(&p, &buf, -0.25, 0.1, 0.9, 0.1);
+    double b2 = 0.9 * b1 + (-0.25 + 0.1 * p1);
+    ck_assert(fabs(buf - b2) < 1e-15 && fabs(p - (p1 - 0.1 * b2)) < 1e-15);
+    /* no momentum, no decay: plain gradient descent, proportional to the gradient (a gradient
+     * lost to underflow is a lost update, unlike AdamW's normalised step) */
+    p = 1.0, buf = 0;
+    mpt_tr_sgd_ref(&p, &buf, 1e-7, 0.5, 0.0, 0.0);
+    ck_assert(p == 1.0 - 0.5e-7);
+}
+END_TEST
+
 START_TEST(test_json_numbers_and_marks)
 {
     char b[64];
@@ -181,6 +201,7 @@ Suite *suite_trainer_optim(void)
     tcase_add_test(tc, test_scaler_semantics);
     tcase_add_test(tc, test_clip_coef);
     tcase_add_test(tc, test_adamw_reference);
+    tcase_add_test(tc, test_sgd_reference);
     tcase_add_test(tc, test_json_numbers_and_marks);
     tcase_add_test(tc, test_log_lines);
     suite_add_tcase(s, tc);

@@ -42,6 +42,8 @@ static const bad_row bad[] = {
     {"--precision fp8", "not 32-true, 16-mixed or bf16-mixed"},
     {"--norm batchnorm", "not layernorm or rmsnorm"},
     {"--master-weights fp16", "not fp32 or bf16"},
+    {"--optimizer adam", "not adamw or sgd"},
+    {"--momentum 1", "out of range"},
     {"--gemm-compute 64F", "not 32F or 16F"},
     {"--gemm-compute 16F", "needs --precision 16-mixed"},
     {"--tf32 --precision bf16-mixed", "--tf32 applies to --precision 32-true only"},
@@ -118,6 +120,12 @@ START_TEST(test_good_usage)
     ck_assert_int_eq(mpt_tr_opts_parse(&o, argc, argv, err, sizeof err), MPT_TR_OPTS_OK);
     ck_assert(!o.loss_scale && o.master_bf16 && o.gemm_compute_16f && o.print_every == 0);
     ck_assert(o.max_grad_norm == 0.0 && o.norm == MPT_TR_RMSNORM);
+    ck_assert(!o.optimizer_sgd && o.momentum == 0.9); /* AdamW by default */
+
+    mpt_tr_opts_default(&o);
+    argc = split("--optimizer sgd --momentum=0.5", buf, sizeof buf, argv);
+    ck_assert_int_eq(mpt_tr_opts_parse(&o, argc, argv, err, sizeof err), MPT_TR_OPTS_OK);
+    ck_assert(o.optimizer_sgd && o.momentum == 0.5);
 
     mpt_tr_opts_default(&o);
     argc = split("--lr 1 --help --frobnicate", buf, sizeof buf, argv);
@@ -161,7 +169,8 @@ START_TEST(test_help_documents_every_flag)
         "--min-lr-frac",    "--weight-decay", "--max-grad-norm", "--seed",       "--precision",
         "--tf32",           "--gemm-compute", "--no-loss-scale", "--init-scale", "--scale-window",
         "--master-weights", "--inject",       "--check-finite",  "--log",        "--eval-every",
-        "--eval-batches",   "--print-every",  "--quiet",         "--self-check", "--help"};
+        "--eval-batches",   "--print-every",  "--quiet",         "--self-check", "--help",
+        "--optimizer",      "--momentum"};
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);

@@ -1,0 +1,697 @@
+/*
+ * The run model against a slow reference: random records (random layers, steps in random
+ * order, cheap and full statistics, precision samples, two sources) are fed to the model and,
+ * separately, summed per (layer, step) in plain arrays; every cell of the model's grid must equal
+ * the reference summed over the steps its column covers — with a memory budget small enough to
+ * force the grid to coarsen several times — and the layer totals and step table must match.
+ * Also: cell status and headroom, error quantiles against a sorted reference, strings, orphans,
+ * and the layer phase names.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/analysis.h"
+#include "analyzer/diff.h"
+#include "analyzer/model.h"
+#include "analyzer/report.h"
+#include "tests/unit/test_analyzer_jsonparse.h"
+#include "tests/unit/trace_samples.h"
+
+#define NL    7
+#define NSTEP 700
+
+typedef struct ref {
+    uint64_t calls, out_count, out_nan, out_inf, in_count, in_nan, full_count, zero, sub;
+    uint64_t f16_flush, samples, underflow;
+    double out_absmax, in_absmax, max_rel;
+} ref;
+
+static ref R[NL][NSTEP];
+
+static void feed(mpt_model *m, int src, mpt_trace_record *r)
+{
+    ck_assert_int_eq(mpt_model_feed(m, src, r), 0);
+}
+
+static void feed_string(mpt_model *m, int src, uint32_t id, const char *s)
+{
+    mpt_trace_record r = {.type = MPT_REC_STRING};
+    r.u.string.id = id;
+    r.u.string.len = (uint32_t)strlen(s);
+    r.u.string.bytes = s;
+    feed(m, src, &r);
+}
+
+static double rnd(uint64_t *st)
+{
+    return (double)(mpt_test_rand(st) >> 11) / 9007199254740992.0;
+}
+
+static void ref_check_cell(const mpt_model *m, uint32_t l, uint32_t c, const ref *row)
+{
+    const mpt_cell *cell = mpt_model_cell(m, l, c);
+    int64_t first = mpt_model_col_first_step(m, c), w = mpt_model_col_width(m);
+    ref sum = {0};
+    for (int64_t s = first; s < first + w && s < NSTEP; s++) {
+        const ref *x = &row[s];
+        sum.calls += x->calls;
+        sum.out_count += x->out_count;
+        sum.out_nan += x->out_nan;
+        sum.out_inf += x->out_inf;
+        sum.in_count += x->in_count;
+        sum.in_nan += x->in_nan;
+        sum.full_count += x->full_count;
+        sum.zero += x->zero;
+        sum.sub += x->sub;
+        sum.f16_flush += x->f16_flush;
+        sum.samples += x->samples;
+        sum.underflow += x->underflow;
+        if (x->out_absmax > sum.out_absmax) sum.out_absmax = x->out_absmax;
+        if (x->in_absmax > sum.in_absmax) sum.in_absmax = x->in_absmax;
+        if (x->max_rel > sum.max_rel) sum.max_rel = x->max_rel;
+    }
+    MPT_CHECK(cell->calls == sum.calls, "layer %u col %u: calls %u want %llu", l, c, cell->calls,
+              (unsigned long long)sum.calls);
+    MPT_CHECK(cell->out_count == sum.out_count && cell->out_nan == sum.out_nan &&
+                  cell->out_inf == sum.out_inf,
+              "layer %u col %u: output counts", l, c);
+    MPT_CHECK(cell->in_count == sum.in_count && cell->in_nan == sum.in_nan,
+              "layer %u col %u: input counts", l, c);
+    MPT_CHECK(cell->out_absmax == sum.out_absmax && cell->in_absmax == sum.in_absmax,
+              "layer %u col %u: absmax %g want %g", l, c, cell->out_absmax, sum.out_absmax);
+    MPT_CHECK(cell->full_count == sum.full_count && cell->out_zero == sum.zero &&
+                  cell->out_subnormal == sum.sub &&
+                  cell->narrow[MPT_NARROW_FP16].flush == sum.f16_flush,
+              "layer %u col %u: full statistics", l, c);
+    MPT_CHECK(cell->prec_samples == sum.samples && cell->prec_underflow == sum.underflow,
+              "layer %u col %u: precision counts", l, c);
+    if (sum.samples) MPT_CHECK(cell->prec_max_rel == sum.max_rel, "layer %u col %u: max rel", l, c);
+}
+
+START_TEST(test_model_grid_against_reference)
+{
+    memset(R, 0, sizeof R);
+    mpt_model_opts opts = {.cell_budget_bytes = 16 * 1024, .min_columns = 8};
+    mpt_model *m = mpt_model_new(&opts);
+    ck_assert_ptr_nonnull(m);
+    int src[2] = {mpt_model_add_source(m, "a", NULL), mpt_model_add_source(m, "b", NULL)};
+    char name[32];
+    for (int s = 0; s < 2; s++)
+        for (int l = 0; l < NL; l++) {
+            snprintf(name, sizeof name, "%s/blk%d/op", l % 2 ? "bwd" : "fwd", l);
+            feed_string(m, src[s], (uint32_t)(10 + l), name);
+        }
+    uint64_t rng = 1234, seq[2] = {1, 1};
+    uint64_t calls_per_step[NSTEP] = {0};
+    for (int it = 0; it < 6000; it++) {
+        int s = (int)(mpt_test_rand(&rng) % 2);
+        int l = (int)(mpt_test_rand(&rng) % NL);
+        /* mostly increasing steps, with jumps back (a second rank, a late record) */
+        int64_t step =
+            it < 3000 ? (int64_t)(it * NSTEP / 6000) : (int64_t)(mpt_test_rand(&rng) % NSTEP);
+        mpt_trace_record r = {.type = MPT_REC_GEMM};
+        mpt_trace_gemm *g = &r.u.gemm;
+        g->seq = seq[s]++;
+        g->step = step;
+        g->layer = (uint32_t)(10 + l);
+        g->dtype_a = g->dtype_b = g->dtype_d = MPT_DT_F16;
+        g->level = MPT_LEVEL_FULL;
+        feed(m, src[s], &r);
+        ref *x = &R[l][step];
+        x->calls++;
+        calls_per_step[step]++;
+        /* output D: cheap or full */
+        mpt_trace_record t = {.type = MPT_REC_TENSOR};
+        mpt_trace_tensor *tt = &t.u.tensor;
+        tt->info.seq = g->seq;
+        tt->info.role = MPT_ROLE_D;
+        tt->info.dtype = MPT_DT_F16;
+        int full = mpt_test_rand(&rng) % 3 == 0;
+        uint64_t count = 1 + mpt_test_rand(&rng) % 5000;
+        double absmax = exp2(rnd(&rng) * 40 - 20);
+        uint64_t nan = mpt_test_rand(&rng) % 50 == 0 ? 3 : 0;
+        if (full) {
+            tt->level = MPT_LEVEL_FULL;
+            mpt_stats_init(&tt->full);
+            tt->full.count = count;
+            tt->full.nan = nan;
+            tt->full.absmax = absmax;
+            tt->full.zero = count / 7;
+            tt->full.subnormal = count / 11;
+            tt->full.narrow[MPT_NARROW_FP16].flush = count / 13;
+            x->full_count += count;
+            x->zero += count / 7;
+            x->sub += count / 11;
+            x->f16_flush += count / 13;
+        } else {
+            tt->level = MPT_LEVEL_CHEAP;
+        }
+        tt->cheap = (mpt_cheap_stats){count, nan, 0, absmax};
+        feed(m, src[s], &t);
+        x->out_count += count;
+        x->out_nan += nan;
+        if (absmax > x->out_absmax) x->out_absmax = absmax;
+        /* an input, sometimes */
+        if (mpt_test_rand(&rng) % 2) {
+            tt->info.role = MPT_ROLE_A;
+            tt->level = MPT_LEVEL_CHEAP;
+            tt->cheap = (mpt_cheap_stats){count * 2, nan, 0, absmax / 3};
+            feed(m, src[s], &t);
+            x->in_count += count * 2;
+            x->in_nan += nan;
+            if (absmax / 3 > x->in_absmax) x->in_absmax = absmax / 3;
+        }
+        /* a precision sample, sometimes */
+        if (mpt_test_rand(&rng) % 4 == 0) {
+            mpt_trace_record p = {.type = MPT_REC_PRECISION};
+            p.u.precision = (mpt_trace_precision){.seq = g->seq,
+                                                  .dtype = MPT_DT_F16,
+                                                  .samples = 64,
+                                                  .max_rel_err = rnd(&rng) * 1e-3,
+                                                  .mean_rel_err = 1e-4,
+                                                  .max_ulp_err = 0.5,
+                                                  .mean_ulp_err = 0.25,
+                                                  .underflow = it % 5};
+            feed(m, src[s], &p);
+            x->samples += 64;
+            x->underflow += (uint64_t)(it % 5);
+            if (p.u.precision.max_rel_err > x->max_rel) x->max_rel = p.u.precision.max_rel_err;
+        }
+    }
+    /* the budget forced coarsening, and holds */
+    ck_assert_uint_eq(mpt_model_nlayers(m), NL);
+    ck_assert_int_gt(mpt_model_col_width(m), 1);
+    ck_assert_uint_le((size_t)mpt_model_ncols(m) * NL * sizeof(mpt_cell),
+                      opts.cell_budget_bytes > 8 * NL * sizeof(mpt_cell)
+                          ? opts.cell_budget_bytes
+                          : 8 * NL * sizeof(mpt_cell));
+    ck_assert_int_le(mpt_model_col_first_step(m, 0), 0);
+    ck_assert_int_eq(mpt_model_col_first_step(m, 0) % mpt_model_col_width(m), 0);
+    ck_assert_int_ge(mpt_model_col_first_step(m, mpt_model_ncols(m) - 1) + mpt_model_col_width(m),
+                     NSTEP);
+    for (uint32_t l = 0; l < NL; l++) {
+        const mpt_layer *ly = mpt_model_layer(m, l);
+        int ref_l = atoi(strstr(ly->name, "blk") + 3);
+        ck_assert_int_eq(ly->phase, ref_l % 2 ? MPT_PHASE_BWD : MPT_PHASE_FWD);
+        /* layers are numbered in order of first appearance; the reference by name */
+        for (uint32_t c = 0; c < mpt_model_ncols(m); c++)
+            ref_check_cell(m, l, c, R[ref_l]);
+        uint64_t total = 0;
+        for (int s = 0; s < NSTEP; s++)
+            total += R[ref_l][s].calls;
+        ck_assert_uint_eq(ly->total.calls, total);
+    }
+    /* the step table */
+    size_t n = 0;
+    for (int s = 0; s < NSTEP; s++) {
+        if (!calls_per_step[s]) continue;
+        const mpt_step *st = mpt_model_step(m, n++);
+        ck_assert_ptr_nonnull(st);
+        ck_assert_int_eq(st->step, s);
+        ck_assert_uint_eq(st->gemms, calls_per_step[s]);
+    }
+    ck_assert_uint_eq(mpt_model_nsteps(m), n);
+    mpt_model_free(m);
+}
+END_TEST
+
+/* Layers that appear late shrink the columns the budget allows: the grid coarsens then too. */
+START_TEST(test_model_late_layers_coarsen)
+{
+    mpt_model_opts opts = {.cell_budget_bytes = 64 * sizeof(mpt_cell), .min_columns = 4};
+    mpt_model *m = mpt_model_new(&opts);
+    int a = mpt_model_add_source(m, "a", NULL);
+    char name[32];
+    for (uint32_t l = 0; l < 8; l++) {
+        snprintf(name, sizeof name, "L%u", l);
+        feed_string(m, a, l + 1, name);
+    }
+    uint64_t seq = 1;
+    for (int64_t step = 3; step < 40; step++) { /* one layer: 37 columns fit */
+        mpt_trace_record r = {.type = MPT_REC_GEMM};
+        r.u.gemm = (mpt_trace_gemm){.seq = seq++, .step = step, .layer = 1};
+        feed(m, a, &r);
+    }
+    ck_assert_int_eq(mpt_model_col_width(m), 1);
+    for (uint32_t l = 2; l <= 8; l++) { /* seven more layers at the last step */
+        mpt_trace_record r = {.type = MPT_REC_GEMM};
+        r.u.gemm = (mpt_trace_gemm){.seq = seq++, .step = 39, .layer = l};
+        feed(m, a, &r);
+        ck_assert_uint_le((size_t)mpt_model_ncols(m) * mpt_model_nlayers(m), 64);
+    }
+    ck_assert_int_eq(mpt_model_col_width(m), 8);
+    ck_assert_int_eq(mpt_model_col_first_step(m, 0) % 8, 0); /* columns are aligned */
+    /* layer 0 still has one call per step, in the right columns */
+    uint64_t sum = 0;
+    for (uint32_t c = 0; c < mpt_model_ncols(m); c++) {
+        int64_t first = mpt_model_col_first_step(m, c), want = 0;
+        for (int64_t s = first; s < first + 8; s++)
+            want += s >= 3 && s < 40;
+        MPT_CHECK(mpt_model_cell(m, 0, c)->calls == want, "col %u: %u want %lld", c,
+                  mpt_model_cell(m, 0, c)->calls, (long long)want);
+        sum += mpt_model_cell(m, 0, c)->calls;
+    }
+    ck_assert_uint_eq(sum, 37);
+    ck_assert_uint_eq(mpt_model_cell(m, 7, (uint32_t)mpt_model_col_of_step(m, 39))->calls, 1);
+    mpt_model_free(m);
+}
+END_TEST
+
+START_TEST(test_model_steps_and_scalars)
+{
+    mpt_model *m = mpt_model_new(NULL);
+    int a = mpt_model_add_source(m, "a", NULL), b = mpt_model_add_source(m, "b", NULL);
+    const char *keys[] = {"loss", "scale", "skip", "grad_norm", "lr", "other"};
+    for (int s = 0; s < 2; s++)
+        for (uint32_t k = 0; k < 6; k++)
+            feed_string(m, s ? b : a, k + 1, keys[k]);
+    struct {
+        int src;
+        int64_t step;
+        uint32_t key, flags;
+        double v;
+    } in[] = {
+        {0, 5, 1, 0, 2.5},
+        {1, 5, 1, 0, 9.9}, /* the first report of a loss wins */
+        {1, 3, 2, 0, 1024},
+        {0, 3, 2, 0, 2048}, /* steps may arrive out of order */
+        {0, 3, 3, 0, 0},
+        {1, 3, 3, 0, 1},                   /* a skip on any rank counts */
+        {0, 4, 3, MPT_SCALAR_INFERRED, 1}, /* mptrace's own inference, kept apart */
+        {0, 4, 4, 0, 0.75},
+        {0, 4, 5, 0, 1e-3},
+        {0, 4, 6, 0, 42},  /* unknown keys are ignored */
+        {0, -1, 1, 0, 7},  /* no step: nowhere to put it */
+        {0, 6, 1, 0, NAN}, /* a NaN loss is a reported loss */
+    };
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        mpt_trace_record r = {.type = MPT_REC_SCALAR};
+        r.u.scalar = (mpt_trace_scalar){
+            .step = in[i].step, .key = in[i].key, .flags = in[i].flags, .value = in[i].v};
+        feed(m, in[i].src ? b : a, &r);
+    }
+    ck_assert_uint_eq(mpt_model_nsteps(m), 4);
+    const mpt_step *s3 = mpt_model_find_step(m, 3), *s4 = mpt_model_find_step(m, 4);
+    const mpt_step *s5 = mpt_model_find_step(m, 5), *s6 = mpt_model_find_step(m, 6);
+    ck_assert(s3 && s4 && s5 && s6);
+    ck_assert(mpt_model_step(m, 0) == s3);
+    ck_assert(s5->loss == 2.5 && (s5->has & MPT_STEP_HAS_LOSS));
+    ck_assert(s3->scale == 1024 && s3->skip == 1 && s3->skip_inferred == -1);
+    ck_assert(s4->skip == -1 && s4->skip_inferred == 1);
+    ck_assert(s4->grad_norm == 0.75 && s4->lr == 1e-3 && !(s4->has & MPT_STEP_HAS_LOSS));
+    ck_assert((s6->has & MPT_STEP_HAS_LOSS) && isnan(s6->loss));
+    ck_assert_ptr_null(mpt_model_find_step(m, -1));
+    mpt_model_free(m);
+}
+END_TEST
+
+START_TEST(test_model_strings_and_orphans)
+{
+    mpt_model *m = mpt_model_new(NULL);
+    int a = mpt_model_add_source(m, "a", NULL);
+    feed_string(m, a, 1, "fwd/first");
+    feed_string(m, a, 1, "fwd/second"); /* a redefinition: the first wins */
+    mpt_trace_record r = {.type = MPT_REC_GEMM};
+    r.u.gemm = (mpt_trace_gemm){.seq = 1, .step = 0, .layer = 1};
+    feed(m, a, &r);
+    r.u.gemm = (mpt_trace_gemm){.seq = 2, .step = 0, .layer = 0, .ordinal = 7}; /* no layer */
+    feed(m, a, &r);
+    r.u.gemm = (mpt_trace_gemm){.seq = 3, .step = 0, .layer = 99, .ordinal = 8}; /* undefined id */
+    feed(m, a, &r);
+    ck_assert_uint_eq(mpt_model_nlayers(m), 3);
+    ck_assert_str_eq(mpt_model_layer(m, 0)->name, "fwd/first");
+    ck_assert_str_eq(mpt_model_layer(m, 1)->name, "op#7");
+    ck_assert_str_eq(mpt_model_layer(m, 2)->name, "op#8");
+    ck_assert_uint_eq(mpt_model_find_layer(m, "op#8"), 2);
+    ck_assert_uint_eq(mpt_model_find_layer(m, "nope"), MPT_NO_LAYER);
+    /* a TENSOR for a GEMM never seen, and one for a GEMM pushed out of the ring */
+    mpt_trace_record t = {.type = MPT_REC_TENSOR};
+    t.u.tensor.info = (mpt_trace_tensor_info){.seq = 77, .role = MPT_ROLE_D};
+    t.u.tensor.cheap.count = 1;
+    feed(m, a, &t);
+    for (uint64_t q = 4; q < 4 + 5000; q++) {
+        r.u.gemm = (mpt_trace_gemm){.seq = q, .step = 1, .layer = 1};
+        feed(m, a, &r);
+    }
+    t.u.tensor.info.seq = 1;
+    feed(m, a, &t);
+    ck_assert_uint_eq(mpt_model_get_totals(m)->orphans, 2);
+    ck_assert_uint_eq(mpt_model_layer(m, 0)->total.out_count, 0);
+    mpt_model_free(m);
+}
+END_TEST
+
+/* ---- cells ----------------------------------------------------------------------------------- */
+
+START_TEST(test_cell_status_and_headroom)
+{
+    struct {
+        mpt_cell c;
+        unsigned want;
+        double headroom; /* NaN: expect NaN */
+    } cases[] = {
+        {{0}, 0, NAN},                                                        /* empty */
+        {{.calls = 1, .dtype_out = MPT_DT_F16, .out_absmax = 1}, 0, 65504.0}, /* log2 below */
+        {{.calls = 1, .dtype_out = MPT_DT_F16, .out_absmax = 30000},
+         MPT_CELL_HEADROOM,
+         65504 / 30000.0},
+        {{.calls = 1, .dtype_out = MPT_DT_F16, .out_absmax = 1, .out_nan = 2},
+         MPT_CELL_NONFINITE,
+         65504.0},
+        {{.calls = 1, .dtype_out = MPT_DT_F16, .out_inf = 1, .out_absmax = 60000},
+         MPT_CELL_NONFINITE,
+         1.0 /* 0 bits */},
+        {{.calls = 1, .dtype_out = MPT_DT_F16, .out_absmax = 1, .in_inf = 1},
+         MPT_CELL_INPUT_NF,
+         65504.0},
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F16,
+          .out_inf = 1,
+          .prec_samples = 64,
+          .prec_overflow = 2,
+          .prec_max_exact = 65504.0 * 8},
+         MPT_CELL_NONFINITE | MPT_CELL_OVERFLOW,
+         1.0 / 8},
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F16,
+          .out_absmax = 1,
+          .prec_samples = 100,
+          .prec_underflow = 5},
+         MPT_CELL_UNDERFLOW,
+         65504.0},
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F16,
+          .out_absmax = 1,
+          .prec_samples = 101,
+          .prec_underflow = 5},
+         0,
+         65504.0}, /* below 5% */
+        /* precision: the mean relative error against mpt_precision_limit (fp16: 2^-9) */
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F16,
+          .out_absmax = 1,
+          .prec_rel_samples = 64,
+          .prec_sum_rel = 64 * 0x1p-9},
+         MPT_CELL_PRECISION,
+         65504.0},
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F16,
+          .out_absmax = 1,
+          .prec_rel_samples = 64,
+          .prec_sum_rel = 64 * 0x1.fp-10,
+          .prec_calls = 1,
+          .prec_max_ulp = 40},
+         0,
+         65504.0}, /* a large max alone (cancellation) is not precision loss */
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F32,
+          .out_absmax = 1,
+          .prec_rel_samples = 10,
+          .prec_sum_rel = 10 * 0x1p-15},
+         MPT_CELL_PRECISION,
+         3.4028234663852886e38},
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F32,
+          .out_absmax = 1,
+          .prec_rel_samples = 10,
+          .prec_sum_rel = 10 * 0x1p-16},
+         0,
+         3.4028234663852886e38}, /* fp32 accumulation noise */
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F32,
+          .out_absmax = 1,
+          .full_count = 10,
+          .narrow = {[MPT_NARROW_FP16] = {.flush = 1}}},
+         MPT_CELL_FLUSH_FP16,
+         3.4028234663852886e38},
+        {{.calls = 1,
+          .dtype_out = MPT_DT_F16,
+          .out_absmax = 1,
+          .full_count = 10,
+          .narrow = {[MPT_NARROW_FP16] = {.flush = 5}}},
+         0,
+         65504.0}, /* an fp16 tensor does not "flush in fp16" */
+        {{.calls = 1, .dtype_out = MPT_DT_UNKNOWN, .out_absmax = 1}, 0, NAN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        unsigned st = mpt_cell_status(&cases[i].c);
+        MPT_CHECK(st == cases[i].want, "case %zu: status %#x want %#x", i, st, cases[i].want);
+        double h = mpt_cell_headroom_bits(&cases[i].c);
+        if (isnan(cases[i].headroom))
+            MPT_CHECK(isnan(h), "case %zu: headroom %g want NaN", i, h);
+        else
+            MPT_CHECK(fabs(h - log2(cases[i].headroom)) < 1e-12, "case %zu: headroom %g want %g", i,
+                      h, log2(cases[i].headroom));
+    }
+}
+END_TEST
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+START_TEST(test_precision_limit)
+{
+    ck_assert(mpt_precision_limit(MPT_DT_F16) == 0x1p-9);
+    ck_assert(mpt_precision_limit(MPT_DT_BF16) == 0x1p-6);
+    ck_assert(mpt_precision_limit(MPT_DT_F32) == 0x1p-15);
+    ck_assert(mpt_precision_limit(MPT_DT_F64) == 0x1p-15);
+    ck_assert(mpt_precision_limit(MPT_DT_UNKNOWN) == 0x1p-15);
+}
+END_TEST
+
+START_TEST(test_layer_err_quantile)
+{
+    uint64_t rng = 5;
+    for (int iter = 0; iter < 200; iter++) {
+        mpt_model *m = mpt_model_new(NULL);
+        int a = mpt_model_add_source(m, "a", NULL);
+        feed_string(m, a, 1, "L");
+        int n = 1 + (int)(mpt_test_rand(&rng) % 60);
+        double v[64];
+        for (int i = 0; i < n; i++) {
+            mpt_trace_record r = {.type = MPT_REC_GEMM};
+            r.u.gemm = (mpt_trace_gemm){.seq = (uint64_t)i + 1, .step = 0, .layer = 1};
+            feed(m, a, &r);
+            /* errors over many binades, some exactly 0 */
+            v[i] = mpt_test_rand(&rng) % 10 == 0 ? 0 : exp2(rnd(&rng) * 60 - 50);
+            mpt_trace_record p = {.type = MPT_REC_PRECISION};
+            p.u.precision = (mpt_trace_precision){.seq = (uint64_t)i + 1,
+                                                  .samples = 8,
+                                                  .max_rel_err = v[i],
+                                                  .mean_rel_err = v[i],
+                                                  .max_ulp_err = v[i],
+                                                  .mean_ulp_err = v[i]};
+            feed(m, a, &p);
+        }
+        qsort(v, (size_t)n, sizeof *v, cmp_d);
+        const mpt_layer *l = mpt_model_layer(m, 0);
+        static const double qs[] = {0, 0.1, 0.5, 0.9, 1};
+        for (size_t k = 0; k < 5; k++) {
+            int rank = (int)ceil(qs[k] * n);
+            if (rank < 1) rank = 1;
+            double want = v[rank - 1];
+            for (int ulp = 0; ulp < 2; ulp++) {
+                double got = mpt_layer_err_quantile(l, ulp, qs[k]);
+                if (want == 0)
+                    MPT_CHECK(got == 0, "q%g: %g want 0", qs[k], got);
+                else
+                    MPT_CHECK(got / want <= exp2(1.0 / MPT_ERR_BINS_PER_BINADE) &&
+                                  want / got <= exp2(1.0 / MPT_ERR_BINS_PER_BINADE),
+                              "q%g: %g want %g (n %d)", qs[k], got, want, n);
+            }
+        }
+        mpt_model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_phase_names)
+{
+    static const struct {
+        const char *name;
+        mpt_phase want;
+    } cases[] = {
+        {"fwd/blk0/attn/qkv", MPT_PHASE_FWD},
+        {"bwd/lm_head", MPT_PHASE_BWD},
+        {"forward", MPT_PHASE_FWD},
+        {"backward/x", MPT_PHASE_BWD},
+        {"grad/x", MPT_PHASE_BWD},
+        {"model/layers.0/backward", MPT_PHASE_BWD},
+        {"fwdx/y", MPT_PHASE_OTHER},
+        {"op#3", MPT_PHASE_OTHER},
+        {"gpt2_forward/matmul_forward", MPT_PHASE_FWD},
+        {"", MPT_PHASE_OTHER},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        MPT_CHECK(mpt_phase_of(cases[i].name) == cases[i].want, "%s", cases[i].name);
+    ck_assert_str_eq(mpt_phase_name(MPT_PHASE_BWD), "bwd");
+}
+END_TEST
+
+/* Records with arbitrary field values (the reader guarantees structure, not sense): unknown
+ * enum values, huge and negative steps, undefined and enormous string ids, NaN/Inf everywhere.
+ * Nothing may crash (ASan/UBSan run this too), and the reports must still be valid. */
+static int64_t wild_step(uint64_t *st)
+{
+    static const int64_t odd[] = {-5, -1, INT64_MAX, INT64_C(1) << 40, INT64_C(1) << 45, 0};
+    uint64_t r = mpt_test_rand(st);
+    return r % 10 == 0 ? odd[r / 10 % 6] : (int64_t)(r % 3000);
+}
+
+static double wild_double(uint64_t *st)
+{
+    static const double odd[] = {NAN, INFINITY, -INFINITY, -0.0, 1e308, 5e-324, -1, 0};
+    uint64_t r = mpt_test_rand(st);
+    return r % 4 == 0 ? odd[r / 4 % 8] : rnd(st) * 100;
+}
+
+START_TEST(test_model_random_records)
+{
+    mpt_model_opts opts = {.cell_budget_bytes = 32 * 1024, .min_columns = 8};
+    mpt_model *m = mpt_model_new(&opts);
+    int src[2] = {mpt_model_add_source(m, "x", NULL), mpt_model_add_source(m, "y", NULL)};
+    uint64_t rng = 77;
+    char text[64];
+    for (int i = 0; i < 30000; i++) {
+        mpt_trace_record r;
+        memset(&r, 0, sizeof r);
+        uint64_t x = mpt_test_rand(&rng);
+        r.type = (mpt_record_type)(x % 13);
+        uint32_t id = mpt_test_rand(&rng) % 50 == 0 ? (uint32_t)mpt_test_rand(&rng)
+                                                    : (uint32_t)(mpt_test_rand(&rng) % 300);
+        uint64_t seq = mpt_test_rand(&rng) % 6000;
+        switch (r.type) {
+        case MPT_REC_STRING:
+            for (int k = 0; k < 63; k++)
+                text[k] = (char)(1 + mpt_test_rand(&rng) % 255);
+            text[63] = '\0';
+            r.u.string =
+                (mpt_trace_string){id ? id : 1, (uint32_t)(mpt_test_rand(&rng) % 64), text};
+            break;
+        case MPT_REC_GEMM:
+            r.u.gemm = (mpt_trace_gemm){.seq = seq,
+                                        .step = wild_step(&rng),
+                                        .layer = id,
+                                        .api = id / 2,
+                                        .ordinal = (uint32_t)x,
+                                        .compute = (mpt_compute_type)(x % 40),
+                                        .dtype_a = (mpt_dtype)(x % 300),
+                                        .dtype_d = (mpt_dtype)(x % 9),
+                                        .level = (mpt_stat_level)(x % 4),
+                                        .skip = (mpt_skip_reason)(x % 9),
+                                        .flags = (uint32_t)x};
+            break;
+        case MPT_REC_TENSOR:
+            r.u.tensor.info = (mpt_trace_tensor_info){
+                .seq = seq, .role = (mpt_tensor_role)(x % 9), .dtype = (mpt_dtype)(x % 10)};
+            r.u.tensor.level = (mpt_stat_level)(x % 3);
+            r.u.tensor.cheap = (mpt_cheap_stats){x % 1000, x % 3, x % 2, wild_double(&rng)};
+            mpt_stats_init(&r.u.tensor.full);
+            r.u.tensor.full.count = x % 1000;
+            r.u.tensor.full.absmax = wild_double(&rng);
+            r.u.tensor.full.sumsq = wild_double(&rng);
+            r.u.tensor.full.hist[x % MPT_HIST_BUCKETS] = x % 7;
+            break;
+        case MPT_REC_PRECISION:
+            r.u.precision = (mpt_trace_precision){seq,
+                                                  (mpt_dtype)(x % 12),
+                                                  x % 100,
+                                                  wild_double(&rng),
+                                                  wild_double(&rng),
+                                                  wild_double(&rng),
+                                                  wild_double(&rng),
+                                                  x % 5,
+                                                  x % 3,
+                                                  wild_double(&rng)};
+            break;
+        case MPT_REC_STEP:
+            r.u.step = (mpt_trace_step){wild_step(&rng), x, 1, (mpt_step_phase)(x % 3)};
+            break;
+        case MPT_REC_SCALAR:
+            r.u.scalar = (mpt_trace_scalar){wild_step(&rng), x, id, (uint32_t)x, wild_double(&rng)};
+            break;
+        case MPT_REC_KERNEL:
+            r.u.kernel = (mpt_trace_kernel){.seq = seq,
+                                            .ts_ns = x,
+                                            .step = wild_step(&rng),
+                                            .tid = (uint32_t)(x % 5),
+                                            .name = id};
+            break;
+        case MPT_REC_MEMORY:
+            r.u.memory = (mpt_trace_memory){.seq = seq,
+                                            .step = wild_step(&rng),
+                                            .tid = (uint32_t)(x % 5),
+                                            .kind = (mpt_mem_kind)(x % 12),
+                                            .bytes = x};
+            break;
+        case MPT_REC_RANGE:
+            r.u.range = (mpt_trace_range){
+                .ts_ns = x, .tid = (uint32_t)(x % 5), .kind = (mpt_range_kind)(x % 7), .name = id};
+            break;
+        case MPT_REC_MESSAGE:
+            r.u.message = (mpt_trace_message){.level = (mpt_msg_level)(x % 4),
+                                              .len = x % 2 ? 3 : 0,
+                                              .text = x % 2 ? "abc" : NULL};
+            break;
+        case MPT_REC_END:
+            r.u.end = (mpt_trace_end){x, (mpt_end_how)(x % 9), (int32_t)x, x};
+            break;
+        default:
+            break; /* an unknown type */
+        }
+        int rc = mpt_model_feed(m, src[x % 2], &r);
+        MPT_CHECK(rc == 0 || rc == -1, "feed returned %d", rc);
+    }
+    mpt_analysis *a = mpt_analyze(m, NULL);
+    ck_assert_ptr_nonnull(a);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(mpt_report_json(f, m, a, 0), 0);
+    fclose(f);
+    char err[256];
+    jv *v = jv_parse(buf, len, err, sizeof err);
+    MPT_CHECK(v != NULL, "report JSON: %s", err);
+    jv_free(v);
+    free(buf);
+    f = open_memstream(&buf, &len);
+    ck_assert_int_eq(mpt_report_text(f, m, a, NULL), 0);
+    fclose(f);
+    free(buf);
+    mpt_diff *d = mpt_diff_compute(m, a, m, a, NULL);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(d->nonly[0] + d->nonly[1], 0);
+    f = open_memstream(&buf, &len);
+    ck_assert_int_eq(mpt_diff_json(f, d, 1), 0);
+    fclose(f);
+    free(buf);
+    mpt_diff_free(d);
+    mpt_analysis_free(a);
+    mpt_model_free(m);
+}
+END_TEST
+
+extern Suite *suite_analyzer_model(void);
+Suite *suite_analyzer_model(void)
+{
+    Suite *s = suite_create("analyzer_model");
+    TCase *tc = tcase_create("model");
+    tcase_set_timeout(tc, 60); /* the random-record test under ASan */
+    tcase_add_test(tc, test_model_grid_against_reference);
+    tcase_add_test(tc, test_model_late_layers_coarsen);
+    tcase_add_test(tc, test_model_steps_and_scalars);
+    tcase_add_test(tc, test_model_strings_and_orphans);
+    tcase_add_test(tc, test_cell_status_and_headroom);
+    tcase_add_test(tc, test_precision_limit);
+    tcase_add_test(tc, test_layer_err_quantile);
+    tcase_add_test(tc, test_phase_names);
+    tcase_add_test(tc, test_model_random_records);
+    suite_add_tcase(s, tc);
+    return s;
+}
