@@ -10,6 +10,7 @@
 #   NVCC        the CUDA compiler                                  ($(CUDA_HOME)/bin/nvcc)
 #   GPU_ARCHS   SM versions `make gpu` compiles for                (80 90)
 #   NO_DEPS     1 skips the check for missing Debian packages      (0)
+#   PREFIX, DESTDIR  where `make install` puts things             (/usr/local, empty)
 #
 # Targets:
 #   all (default)      build libraries, tools, tests and benchmarks into $(BUILD)/
@@ -22,6 +23,7 @@
 #   config             print what was resolved
 #   deps               install missing Debian packages (done automatically before a build)
 #   format             clang-format every C source in place
+#   install            mptrace, libmptrace.so and simcuda under $(DESTDIR)$(PREFIX)
 #   clean
 
 BUILD     ?= build
