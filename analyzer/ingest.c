@@ -7,8 +7,10 @@
  * step; its TENSOR and PRECISION records, which may come later, find it through the source's
  * ring of recent events (model_internal.h). NVTX RANGE records are replayed into a stack per
  * thread so that kernels and copies can be placed in a layer too (for "what ran between the
- * last finite GEMM and the first non-finite one"). Step ranges ("train_step 3", "step",
- * "iteration 12") delimit steps and are left out of layer paths, as the interposer does.
+ * last finite GEMM and the first non-finite one"). Kernels and copies also accumulate per
+ * source until the next GEMM, which files them under its layer (model_between.c). Step
+ * ranges ("train_step 3", "step", "iteration 12") delimit steps and are left out of layer
+ * paths, as the interposer does.
  */
 #include <ctype.h>
 #include <strings.h>
@@ -106,6 +108,7 @@ static int on_gemm(mpt_model *m, src_state *s, const mpt_trace_gemm *g)
         e->n = g->n;
         e->k = g->k;
         e->batch = g->batch;
+        mpt_between_commit(s, l, li, g->seq, g->step);
         s->last_gemm_seq = g->seq;
     }
     if (!l->total.calls) {
@@ -143,14 +146,17 @@ static int on_gemm(mpt_model *m, src_state *s, const mpt_trace_gemm *g)
     return 0;
 }
 
-static void add_output(mpt_cell *c, const mpt_trace_tensor *t)
+/* TENSOR records arrive sparse (from the reader: the hot path, no dense histogram built) or
+ * dense (mpt_model_feed's callers); on_tensor takes the sparse form, plus the dense record when
+ * there is one. */
+static void add_output(mpt_cell *c, const mpt_trace_tensor_sparse *t)
 {
     c->out_count += t->cheap.count;
     c->out_nan += t->cheap.nan;
     c->out_inf += t->cheap.inf;
     if (t->cheap.absmax > c->out_absmax) c->out_absmax = t->cheap.absmax;
     if (t->level != MPT_LEVEL_FULL) return;
-    const mpt_stats *f = &t->full;
+    const mpt_trace_stats_head *f = &t->full;
     c->full_calls++;
     c->full_count += f->count;
     c->out_zero += f->zero;
@@ -163,7 +169,7 @@ static void add_output(mpt_cell *c, const mpt_trace_tensor *t)
     }
 }
 
-static void add_input(mpt_cell *c, const mpt_trace_tensor *t)
+static void add_input(mpt_cell *c, const mpt_trace_tensor_sparse *t)
 {
     c->in_count += t->cheap.count;
     c->in_nan += t->cheap.nan;
@@ -171,7 +177,47 @@ static void add_input(mpt_cell *c, const mpt_trace_tensor *t)
     if (t->cheap.absmax > c->in_absmax) c->in_absmax = t->cheap.absmax;
 }
 
-static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor *t)
+/* The first-non-finite tracker reads dense records; a sparse one is expanded (rarely: only for
+ * the GEMM that tracker follows). */
+static void nf_tensor(mpt_model *m, src_state *s, const ring_ent *e,
+                      const mpt_trace_tensor_sparse *t, const mpt_trace_tensor *dense)
+{
+    if (dense) {
+        mpt_nf_tensor(m, s, e, dense);
+        return;
+    }
+    mpt_trace_tensor d;
+    mpt_trace_tensor_sparse_to_dense(t, &d);
+    mpt_nf_tensor(m, s, e, &d);
+}
+
+/* The sparse form of a dense record (histogram aside: the merge takes the dense one). */
+static void sparse_of_dense(const mpt_trace_tensor *d, mpt_trace_tensor_sparse *t)
+{
+    t->info = d->info;
+    t->level = d->level;
+    t->cheap = d->cheap;
+    const mpt_stats *f = &d->full;
+    mpt_trace_stats_head *h = &t->full;
+    h->count = f->count;
+    h->nan = f->nan;
+    h->pinf = f->pinf;
+    h->ninf = f->ninf;
+    h->zero = f->zero;
+    h->subnormal = f->subnormal;
+    h->min = f->min;
+    h->max = f->max;
+    h->absmax = f->absmax;
+    h->min_nonzero_abs = f->min_nonzero_abs;
+    h->sum = f->sum;
+    h->sumsq = f->sumsq;
+    memcpy(h->narrow, f->narrow, sizeof h->narrow);
+    t->hist_n = 0;
+    t->hist = NULL;
+}
+
+static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor_sparse *t,
+                     const mpt_trace_tensor *dense)
 {
     uint64_t seq = t->info.seq;
     ring_ent *e = &s->ring[seq & RING_MASK];
@@ -183,6 +229,7 @@ static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor *t)
     if (e->type == MPT_EV_MEMORY) {
         if (nf && !e->nonfinite) m->tot.memcpy_nonfinite++;
         if (nf) e->nonfinite = 1;
+        if (nf && seq > s->last_gemm_seq) mpt_between_mark_nonfinite(&s->acc, e->name);
         return 0;
     }
     if (e->type != MPT_EV_GEMM) {
@@ -196,7 +243,12 @@ static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor *t)
     if (role == MPT_ROLE_D) {
         add_output(&l->total, t);
         if (c) add_output(c, t);
-        if (t->level == MPT_LEVEL_FULL) mpt_stats_merge(&l->out_full, &t->full);
+        if (t->level == MPT_LEVEL_FULL) {
+            if (dense)
+                mpt_stats_merge(&l->out_full, &dense->full);
+            else
+                mpt_trace_tensor_sparse_merge(&l->out_full, t);
+        }
         if (nf && !(e->nonfinite & (1u << MPT_ROLE_D)) && e->step >= 0) {
             mpt_step *st = mpt_model_step_get(m, e->step);
             if (!st) return -1;
@@ -208,7 +260,7 @@ static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor *t)
         if (c) add_input(c, t);
     }
     if (nf && role < 8) e->nonfinite |= (uint8_t)(1u << role);
-    if ((nf && !s->have_nf) || (s->have_nf && s->nf.seq == seq)) mpt_nf_tensor(m, s, e, t);
+    if ((nf && !s->have_nf) || (s->have_nf && s->nf.seq == seq)) nf_tensor(m, s, e, t, dense);
     return 0;
 }
 
@@ -399,8 +451,9 @@ static int on_range(mpt_model *m, src_state *s, const mpt_trace_range *r)
     return 0;
 }
 
-static void on_event(src_state *s, uint64_t seq, uint64_t ts, int64_t step, mpt_event_type type,
-                     const char *name, uint32_t tid, uint8_t kind, uint64_t bytes)
+static void on_event(mpt_model *m, src_state *s, uint64_t seq, uint64_t ts, int64_t step,
+                     mpt_event_type type, const char *name, uint32_t tid, uint8_t kind,
+                     uint64_t bytes)
 {
     if (!seq) return;
     ring_ent *e = &s->ring[seq & RING_MASK];
@@ -413,6 +466,11 @@ static void on_event(src_state *s, uint64_t seq, uint64_t ts, int64_t step, mpt_
     e->bytes = bytes;
     e->name = name ? name : "";
     e->path = tid_path(s, tid);
+    /* for the next GEMM's layer (mpt_between); issued before the last GEMM fed: too late */
+    if (seq > s->last_gemm_seq)
+        mpt_between_note(&s->acc, type, e->name, e->path, bytes);
+    else if (s->last_gemm_layer < m->nlayers) /* most likely that GEMM's interval */
+        m->layers[s->last_gemm_layer]->between.complete = 0;
 }
 
 /* ---- dispatch -------------------------------------------------------------------------------- */
@@ -461,9 +519,13 @@ int mpt_model_feed(mpt_model *m, int src, const mpt_trace_record *rec)
         return on_string(m, s, &rec->u.string);
     case MPT_REC_GEMM:
         return on_gemm(m, s, &rec->u.gemm);
-    case MPT_REC_TENSOR:
+    case MPT_REC_TENSOR: {
         t->tensors++;
-        return on_tensor(m, s, &rec->u.tensor);
+        if (rec->sparse) return on_tensor(m, s, &rec->u.tensor_sparse, NULL);
+        mpt_trace_tensor_sparse v;
+        sparse_of_dense(&rec->u.tensor, &v);
+        return on_tensor(m, s, &v, &rec->u.tensor);
+    }
     case MPT_REC_PRECISION:
         t->precisions++;
         return on_precision(m, s, &rec->u.precision);
@@ -475,13 +537,14 @@ int mpt_model_feed(mpt_model *m, int src, const mpt_trace_record *rec)
     case MPT_REC_KERNEL: {
         const mpt_trace_kernel *k = &rec->u.kernel;
         t->kernels++;
-        on_event(s, k->seq, k->ts_ns, k->step, MPT_EV_KERNEL, src_str(s, k->name), k->tid, 0, 0);
+        on_event(m, s, k->seq, k->ts_ns, k->step, MPT_EV_KERNEL, src_str(s, k->name), k->tid, 0,
+                 0);
         return 0;
     }
     case MPT_REC_MEMORY: {
         const mpt_trace_memory *mm = &rec->u.memory;
         t->memory_events++;
-        on_event(s, mm->seq, mm->ts_ns, mm->step, MPT_EV_MEMORY, mpt_mem_kind_name(mm->kind),
+        on_event(m, s, mm->seq, mm->ts_ns, mm->step, MPT_EV_MEMORY, mpt_mem_kind_name(mm->kind),
                  mm->tid, (uint8_t)mm->kind, mm->bytes);
         return 0;
     }

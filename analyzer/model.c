@@ -146,11 +146,16 @@ double mpt_layer_err_quantile(const mpt_layer *l, int ulp, double q)
     uint64_t want = (uint64_t)ceil(q * (double)total);
     if (want < 1) want = 1;
     if (want <= zeros) return 0.0;
+    /* the exact max bounds every quantile (a bin's middle may lie above it) */
+    double max = ulp ? l->total.prec_max_ulp : l->total.prec_max_rel;
+    if (!l->total.prec_calls) max = INFINITY;
     uint64_t acc = zeros;
     for (int i = 0; i < MPT_ERR_BINS; i++) {
         acc += b[i];
-        if (acc >= want) /* the bin's geometric middle */
-            return exp2(MPT_ERR_MIN_LOG2 + (i + 0.5) / MPT_ERR_BINS_PER_BINADE);
+        if (acc >= want) { /* the bin's geometric middle */
+            double v = exp2(MPT_ERR_MIN_LOG2 + (i + 0.5) / MPT_ERR_BINS_PER_BINADE);
+            return v > max ? max : v;
+        }
     }
     return NAN;
 }

@@ -14,7 +14,9 @@
  *     ... steps), so memory stays bounded by layers x columns whatever the trace size;
  *   - steps: one entry per step seen (loss, scale, skip marks, non-finite GEMMs observed);
  *   - the first non-finite value of the run, tracked exactly as records stream in, with the
- *     kernels and copies observed between it and the last GEMM before it.
+ *     kernels and copies observed between it and the last GEMM before it;
+ *   - for every layer, the kernels and copies between its most recent call and the GEMM before
+ *     it (bounded: a few distinct names with counts), and for recent calls on request.
  *
  * Use: mpt_model_new; then either mpt_model_open (files; FOLLOW for a trace still being
  * written) + mpt_model_poll, or mpt_model_add_source + mpt_model_feed (records from anywhere);
@@ -110,6 +112,45 @@ double mpt_cell_headroom_bits(const mpt_cell *c);
 void mpt_cell_merge(mpt_cell *dst, const mpt_cell *src);
 void mpt_cell_init(mpt_cell *c);
 
+/* ---- what ran between GEMMs ------------------------------------------------------------------ */
+
+typedef enum mpt_event_type {
+    MPT_EV_GEMM = 1,
+    MPT_EV_KERNEL = 2,
+    MPT_EV_MEMORY = 3
+} mpt_event_type;
+
+#define MPT_BETWEEN_MAX 8
+
+/* One kernel name (or copy kind) seen between two GEMMs, and how often. */
+typedef struct mpt_between_ent {
+    mpt_event_type type; /* MPT_EV_KERNEL or MPT_EV_MEMORY */
+    uint32_t count;      /* occurrences in the interval */
+    const char *name;    /* kernel name or memory kind ("H2D", ...); interned, owned by the model */
+    const char *layer;   /* NVTX path of the thread at its first occurrence; "" none */
+    uint64_t bytes;      /* MEMORY: summed over the occurrences */
+    int nonfinite;       /* MEMORY: some occurrence's data held NaN/Inf */
+} mpt_between_ent;
+
+/*
+ * The kernels and copies a source issued after its previous GEMM and before one GEMM call,
+ * names deduplicated (interned pointers), in order of first occurrence, at most MPT_BETWEEN_MAX
+ * distinct names; events of further names are counted in `unlisted`. Bounded: a fixed size
+ * whatever the interval's length. Kept for each layer's most recent call (mpt_layer.between)
+ * and rebuilt for older calls from the event window (mpt_model_layer_between).
+ */
+typedef struct mpt_between {
+    uint64_t seq;        /* the GEMM call described; 0: none (nothing known) */
+    int64_t step;        /* its step */
+    uint64_t prev_seq;   /* the source's GEMM before it; 0: none (then: since the trace began) */
+    uint32_t prev_layer; /* that GEMM's layer; MPT_NO_LAYER when none or no longer known */
+    uint32_t n;          /* entries in ent[] */
+    uint64_t total;      /* kernel and copy events in the interval, listed or not */
+    uint64_t unlisted;   /* of which of names beyond the MPT_BETWEEN_MAX listed */
+    int complete;        /* 0: some events of the interval were out of reach (see analyzer.md) */
+    mpt_between_ent ent[MPT_BETWEEN_MAX];
+} mpt_between;
+
 /* ---- layers ---------------------------------------------------------------------------------- */
 
 typedef enum mpt_phase { MPT_PHASE_OTHER = 0, MPT_PHASE_FWD = 1, MPT_PHASE_BWD = 2 } mpt_phase;
@@ -139,10 +180,12 @@ typedef struct mpt_layer {
     uint32_t ulp_bins[MPT_ERR_BINS];
     uint64_t err_zero_rel, err_zero_ulp; /* calls whose max error was exactly 0 */
     uint64_t err_calls;                  /* calls that contributed (bins + zeros) */
+    mpt_between between; /* what ran before the layer's most recent call (with a seq) */
 } mpt_layer;
 
 /* Quantile q in [0,1] of a layer's per-call max error (rel or ulp), from the bins (accurate to
- * an eighth of a binade, 9%); NaN when no call was measured. */
+ * an eighth of a binade, 9%), never above the exact max (total.prec_max_rel/ulp); NaN when no
+ * call was measured. */
 double mpt_layer_err_quantile(const mpt_layer *l, int ulp, double q);
 
 /* ---- steps ----------------------------------------------------------------------------------- */
@@ -198,12 +241,6 @@ typedef enum mpt_nf_origin {
     MPT_NF_PRODUCED = 1, /* inputs finite: the op made it (an overflow, or Inf-Inf, 0*Inf) */
     MPT_NF_INPUT = 2     /* an input already held it */
 } mpt_nf_origin;
-
-typedef enum mpt_event_type {
-    MPT_EV_GEMM = 1,
-    MPT_EV_KERNEL = 2,
-    MPT_EV_MEMORY = 3
-} mpt_event_type;
 
 /* A kernel launch, copy or GEMM observed between two GEMMs. */
 typedef struct mpt_event_ref {
@@ -321,6 +358,17 @@ const mpt_cell *mpt_model_cell(const mpt_model *m, uint32_t layer, uint32_t col)
 size_t mpt_model_nsteps(const mpt_model *m);
 const mpt_step *mpt_model_step(const mpt_model *m, size_t i);          /* in step order */
 const mpt_step *mpt_model_find_step(const mpt_model *m, int64_t step); /* NULL: not seen */
+
+/*
+ * What ran between the previous GEMM and a call of `layer` (see mpt_between). With step !=
+ * MPT_NO_STEP: the layer's last call in that step, when the model still knows it (it is the
+ * layer's most recent call, or its events are still in a source's window of the last 4096
+ * GEMM/kernel/copy events); otherwise the layer's most recent call (out->step says which).
+ * Returns 1 when *out describes a call in `step`, 0 when it describes the most recent call
+ * (another step, or step == MPT_NO_STEP), -1 when the model knows no call of the layer with a
+ * sequence number (then *out is empty: seq 0, step MPT_NO_STEP).
+ */
+int mpt_model_layer_between(const mpt_model *m, uint32_t layer, int64_t step, mpt_between *out);
 
 /* The earliest non-finite GEMM tensor over all sources (by step, then time), or NULL. */
 const mpt_first_nonfinite *mpt_model_first_nonfinite(const mpt_model *m);

@@ -5,8 +5,9 @@
  * Per source, a ring of the most recent GEMM/KERNEL/MEMORY events indexed by sequence number
  * (seq & RING_MASK) does two jobs: it finds the GEMM a TENSOR or PRECISION record belongs to
  * (records of one GEMM may be written later than the GEMM, e.g. drained from a GPU), and it
- * lists what ran between two GEMMs when the first non-finite value appears. Its size bounds
- * both: a TENSOR more than RING_SIZE events after its GEMM is counted as an orphan.
+ * lists what ran between two GEMMs when the first non-finite value appears (and for a layer's
+ * recent calls, mpt_model_layer_between). Its size bounds both: a TENSOR more than RING_SIZE
+ * events after its GEMM is counted as an orphan.
  */
 #ifndef MPT_ANALYZER_MODEL_INTERNAL_H
 #define MPT_ANALYZER_MODEL_INTERNAL_H
@@ -66,6 +67,9 @@ typedef struct src_state {
     uint32_t nstr;
     ring_ent *ring; /* RING_SIZE entries */
     uint64_t last_gemm_seq;
+    uint32_t last_gemm_layer; /* layer of last_gemm_seq's GEMM (valid when that is nonzero) */
+    /* kernels and copies fed since the last GEMM: committed to the next GEMM's layer */
+    mpt_between acc;
     tid_stack *tids;
     size_t ntids, captids;
     int have_nf;
@@ -125,6 +129,16 @@ uint32_t mpt_model_layer_get(mpt_model *m, const char *interned);
 mpt_cell *mpt_model_cell_at(mpt_model *m, uint32_t layer, int64_t step);
 /* The step entry of `step` (created when new); NULL: no memory. */
 mpt_step *mpt_model_step_get(mpt_model *m, int64_t step);
+
+/* model_between.c */
+/* Counts one kernel or copy into b (a new name takes a free entry, else counts as unlisted). */
+void mpt_between_note(mpt_between *b, mpt_event_type type, const char *name, const char *path,
+                      uint64_t bytes);
+/* A copy of kind `name` in b held NaN/Inf (its TENSOR record came after the MEMORY one). */
+void mpt_between_mark_nonfinite(mpt_between *b, const char *name);
+/* A GEMM of layer `li` with seq/step: moves the source's accumulated events into the layer's
+ * `between` and starts a new interval. O(1) (a copy of the entries when there are any). */
+void mpt_between_commit(src_state *s, mpt_layer *l, uint32_t li, uint64_t seq, int64_t step);
 
 /* first_nonfinite.c */
 /* A TENSOR of GEMM `e` of source `s` held NaN/Inf, or (first call for this GEMM) was measured:

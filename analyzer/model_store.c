@@ -242,6 +242,29 @@ static uint32_t round_cap(const mpt_model *m, uint32_t n)
 /* Rebuilds every layer's cells for a new base/width/count, merging old columns into new. */
 static int regrid(mpt_model *m, int64_t base, int shift, uint32_t ncols)
 {
+    /* Coarsening with the same base, the common case of a growing run: new column j gathers old
+     * columns [j << d, (j + 1) << d), none before j, so each layer's array is rewritten front to
+     * back in place. A second grid would mean touching fresh pages, the most of a regrid's cost.
+     * Columns from ncols to cap_cols are kept zero, as everywhere. */
+    if (m->have_cols && base == m->col_base && shift > m->col_shift && ncols <= m->cap_cols) {
+        int d = shift - m->col_shift;
+        uint32_t used = (uint32_t)(((uint64_t)m->ncols + (1u << d) - 1) >> d);
+        for (uint32_t l = 0; l < m->nlayers; l++) {
+            mpt_cell *cells = m->cells[l];
+            for (uint32_t j = 0; j < used; j++) {
+                mpt_cell acc;
+                memset(&acc, 0, sizeof acc);
+                uint64_t end = (uint64_t)(j + 1) << d;
+                for (uint64_t c = (uint64_t)j << d; c < end && c < m->ncols; c++)
+                    mpt_cell_merge(&acc, &cells[c]);
+                cells[j] = acc;
+            }
+            memset(cells + used, 0, (size_t)(m->ncols - used) * sizeof *cells);
+        }
+        m->col_shift = shift;
+        m->ncols = ncols;
+        return 0;
+    }
     uint32_t cap = round_cap(m, ncols);
     mpt_cell **nc = calloc(m->nlayers ? m->nlayers : 1, sizeof *nc);
     if (!nc) return -1;

@@ -23,7 +23,8 @@ int mpt_model_open(mpt_model *m, const char *path, unsigned flags, char *err, si
             return -1;
         }
     }
-    mpt_trace_reader *r = mpt_trace_reader_open(path, flags, err, errlen);
+    /* sparse TENSOR records: mpt_model_feed takes them without building dense histograms */
+    mpt_trace_reader *r = mpt_trace_reader_open(path, flags | MPT_TRACE_SPARSE, err, errlen);
     if (!r) return -1;
     const mpt_trace_header *h = mpt_trace_reader_header(r);
     int i = mpt_model_add_source(m, path, h);

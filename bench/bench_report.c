@@ -266,6 +266,10 @@ int main(void)
     plain_read(trace_path, &bytes); /* warm the page cache: both measurements read from it */
     printf("trace: %.2f GiB, %llu tensor records (generated in %.1f s)\n",
            (double)bytes / (1 << 30), (unsigned long long)tensors, tg);
+    /* The report reads with two threads (checksums ahead of the analysis): the figures below
+     * depend on a second core being free, so say how busy the machine was. */
+    double load[1];
+    if (getloadavg(load, 1) == 1) printf("load average (1 min): %.2f\n", load[0]);
 
     double best_read = INFINITY, best_report = INFINITY;
     long rss = 0;

@@ -362,27 +362,31 @@ int mpt_cmd_run(int argc, char **argv)
         fprintf(stderr, "mptrace: no CUDA device found (no NVIDIA driver on this machine). To "
                         "run on the CPU with simcuda:\n  mptrace --sim %s ...\n", prog_argv[0]);
 
-    char manifest[] = "/tmp/mptrace-manifest-XXXXXX";
-    int mfd = mkstemp(manifest);
+    /* The manifest (the traces the run writes, one per line, appended by the library): an
+     * unlinked temporary file the launcher keeps open, named for the programs through /proc,
+     * so nothing is left behind even when the launcher is killed. */
+    char tmpl[] = "/tmp/mptrace-manifest-XXXXXX", manifest[64];
+    int mfd = mkostemp(tmpl, O_CLOEXEC);
     if (mfd < 0) {
         fprintf(stderr, "mptrace: cannot create a temporary file in /tmp: %s\n", strerror(errno));
         return 2;
     }
-    close(mfd);
+    unlink(tmpl);
+    snprintf(manifest, sizeof manifest, "/proc/%ld/fd/%d", (long)getpid(), mfd);
     char output[PATH_MAX + 64] = "", log_path[PATH_MAX + 80] = "";
     if (o.output) absolute(o.output, output, sizeof output);
 
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) != 0) {
         fprintf(stderr, "mptrace: pipe: %s\n", strerror(errno));
-        unlink(manifest);
+        close(mfd);
         return 2;
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "mptrace: fork: %s\n", strerror(errno));
-        unlink(manifest);
+        close(mfd);
         return 2;
     }
     if (pid == 0) {
@@ -441,7 +445,7 @@ int mpt_cmd_run(int argc, char **argv)
     if (r == (ssize_t)sizeof exec_errno) {
         waitpid(pid, NULL, 0);
         fprintf(stderr, "mptrace: cannot run '%s': %s\n", prog_argv[0], strerror(exec_errno));
-        unlink(manifest);
+        close(mfd);
         return 127;
     }
 
@@ -475,6 +479,6 @@ int mpt_cmd_run(int argc, char **argv)
         status = wait_status(pid, prog_argv[0], o.quiet);
     }
     report_traces(manifest, o.quiet);
-    unlink(manifest);
+    close(mfd);
     return status;
 }

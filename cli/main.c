@@ -42,7 +42,8 @@ static void usage(FILE *out)
                  "which step, and why.\n\ncommands:\n");
     for (const command *c = commands; c->name; c++)
         fprintf(out, "  %-8s %s\n", c->name, c->summary);
-    fprintf(out, "\n'mptrace COMMAND --help' describes each command.\n");
+    fprintf(out, "\n'mptrace COMMAND --help' describes each command; 'mptrace run --help' lists\n"
+                 "the options and environment variables for running a program.\n");
 }
 
 int main(int argc, char **argv)

@@ -253,6 +253,32 @@ typedef struct mpt_trace_tensor {
     mpt_stats full;        /* level FULL only; otherwise the empty summary (mpt_stats_init) */
 } mpt_trace_tensor;
 
+/*
+ * The same TENSOR record with its histogram left as stored: the nonzero buckets only, in
+ * increasing bucket order, as `hist_n` entries of 10 bytes (bucket u16, count u64,
+ * little-endian) at `hist` (validated: in range, strictly increasing). This is what a streaming
+ * consumer reads (the reader's MPT_TRACE_SPARSE), sparing it the 2 KiB of a dense mpt_stats per
+ * record: a full record typically has a few dozen buckets of 258. Everything but the histogram
+ * is decoded exactly as in mpt_trace_tensor (mpt_trace_tensor_sparse_to_dense gives the record
+ * mpt_trace_payload_decode would have, byte for byte).
+ */
+/* mpt_stats but its histogram (same fields, same meaning). */
+typedef struct mpt_trace_stats_head {
+    uint64_t count, nan, pinf, ninf, zero, subnormal;
+    double min, max, absmax, min_nonzero_abs, sum, sumsq;
+    mpt_narrow_counts narrow[MPT_NARROW_COUNT];
+} mpt_trace_stats_head;
+
+typedef struct mpt_trace_tensor_sparse {
+    mpt_trace_tensor_info info;
+    mpt_stat_level level;
+    mpt_cheap_stats cheap;
+    mpt_trace_stats_head full; /* level FULL only; otherwise as mpt_stats_init leaves them */
+    uint32_t hist_n;           /* histogram entries stored (0 unless FULL) */
+    const uint8_t *hist;       /* hist_n x 10 bytes, pointing into the decoded payload (the
+                                * reader's: valid until its next call); NULL when hist_n is 0 */
+} mpt_trace_tensor_sparse;
+
 /* Precision of a GEMM's output, from a sample of outputs recomputed exactly (in double).
  * Relative error is |stored - exact| / |exact| over sampled outputs whose exact value is
  * finite and nonzero; ULP errors are measured in units of `dtype`'s last place at the exact
@@ -335,10 +361,13 @@ typedef struct mpt_trace_record {
     mpt_record_type type;
     uint64_t offset;      /* reader: byte offset of the record's frame in the file */
     uint32_t payload_len; /* reader: payload bytes as stored (>= the v1.0 size) */
+    uint32_t sparse;      /* TENSOR only: 1 when u.tensor_sparse holds it (a reader opened with
+                           * MPT_TRACE_SPARSE), 0 when u.tensor does */
     union {
         mpt_trace_string string;
         mpt_trace_gemm gemm;
         mpt_trace_tensor tensor;
+        mpt_trace_tensor_sparse tensor_sparse;
         mpt_trace_precision precision;
         mpt_trace_step step;
         mpt_trace_scalar scalar;
@@ -416,7 +445,8 @@ void mpt_trace_frame_open(uint8_t *frame, uint16_t type, uint16_t flags, uint32_
 void mpt_trace_frame_close(uint8_t *frame, uint32_t payload_len);
 
 /*
- * Decodes a payload of a known type into r (type, u; offset and payload_len untouched).
+ * Decodes a payload of a known type into r (type, sparse = 0, u; offset and payload_len
+ * untouched).
  * Accepts payloads longer than the v1.0 size (the tail is a newer minor's fields). Returns
  * 1 when decoded, 0 when `type` is not known to this build (r untouched: skip the record),
  * -1 when the payload is malformed (too short, inconsistent counts), with a reason in err.
@@ -424,5 +454,18 @@ void mpt_trace_frame_close(uint8_t *frame, uint32_t payload_len);
  */
 int mpt_trace_payload_decode(uint16_t type, const uint8_t *p, size_t len, mpt_trace_record *r,
                              char *err, size_t errlen);
+
+/*
+ * TENSOR payloads, histogram left sparse (see mpt_trace_tensor_sparse): decodes and validates
+ * exactly as mpt_trace_payload_decode does for a TENSOR (same checks, same messages). Returns 0,
+ * or -1 when the payload is malformed, with a reason in err. t->hist points into `p`.
+ */
+int mpt_trace_tensor_decode_sparse(const uint8_t *p, size_t len, mpt_trace_tensor_sparse *t,
+                                   char *err, size_t errlen);
+/* The dense record of a sparse one: what mpt_trace_payload_decode gives for the same payload. */
+void mpt_trace_tensor_sparse_to_dense(const mpt_trace_tensor_sparse *t, mpt_trace_tensor *out);
+/* dst := the summary of dst's elements and t's (mpt_stats_merge with t's full statistics, its
+ * histogram added bucket by bucket as stored). A tensor below FULL adds nothing. */
+void mpt_trace_tensor_sparse_merge(mpt_stats *dst, const mpt_trace_tensor_sparse *t);
 
 #endif

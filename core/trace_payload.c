@@ -11,10 +11,12 @@
  */
 #include "core/trace_format.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/trace_cursor.h"
 
 /* v1.0 payload sizes (the fixed part, for variable-length records). */
@@ -335,11 +337,26 @@ static void dec_gemm(rcur *c, mpt_trace_gemm *g)
     g->beta = rf64(c);
 }
 
-static int dec_tensor(const uint8_t *p, size_t len, mpt_trace_tensor *t, char *err, size_t errlen)
+/* The empty summary's fields (mpt_stats_init), histogram aside. */
+static void head_init(mpt_trace_stats_head *h)
+{
+    /* field by field, not memset: this runs for every record, and a 216-byte memset is a
+     * `rep stos` whose start-up costs more than the stores */
+    h->count = h->nan = h->pinf = h->ninf = h->zero = h->subnormal = 0;
+    h->absmax = h->sum = h->sumsq = 0;
+    for (int i = 0; i < MPT_NARROW_COUNT; i++)
+        h->narrow[i] = (mpt_narrow_counts){0, 0, 0};
+    h->min = INFINITY;
+    h->max = -INFINITY;
+    h->min_nonzero_abs = INFINITY;
+}
+
+int mpt_trace_tensor_decode_sparse(const uint8_t *p, size_t len, mpt_trace_tensor_sparse *t,
+                                   char *err, size_t errlen)
 {
     if (len < SZ_TENSOR_CHEAP) return too_short("TENSOR", len, SZ_TENSOR_CHEAP, err, errlen);
     rcur c = {p};
-    memset(t, 0, offsetof(mpt_trace_tensor, full)); /* mpt_stats_init below sets the rest */
+    memset(t, 0, offsetof(mpt_trace_tensor_sparse, full));
     t->info.seq = r64(&c);
     t->info.role = (mpt_tensor_role)r8(&c);
     t->info.dtype = (mpt_dtype)r8(&c);
@@ -353,13 +370,18 @@ static int dec_tensor(const uint8_t *p, size_t len, mpt_trace_tensor *t, char *e
     t->cheap.nan = r64(&c);
     t->cheap.inf = r64(&c);
     t->cheap.absmax = rf64(&c);
-    mpt_stats_init(&t->full);
+    mpt_trace_stats_head *s = &t->full;
+    t->hist_n = 0;
+    t->hist = NULL;
     /* Any level but FULL carries the cheap prefix only (a newer minor's new level included). */
-    if (t->level != MPT_LEVEL_FULL) return 1;
+    if (t->level != MPT_LEVEL_FULL) {
+        head_init(s);
+        return 0;
+    }
+    /* FULL: every field of s is written below (on success) */
 
     if (len < SZ_TENSOR_FULL_FIXED)
         return too_short("full TENSOR", len, SZ_TENSOR_FULL_FIXED, err, errlen);
-    mpt_stats *s = &t->full;
     s->count = t->cheap.count;
     s->nan = t->cheap.nan;
     s->absmax = t->cheap.absmax;
@@ -392,20 +414,76 @@ static int dec_tensor(const uint8_t *p, size_t len, mpt_trace_tensor *t, char *e
         if (i < MPT_NARROW_COUNT) /* formats a newer minor appended are skipped */
             s->narrow[i] = (mpt_narrow_counts){o, sub, fl};
     }
+    /* Validate the buckets' order here, once, so that consumers can index with them blindly. */
     long prev = -1;
     for (size_t i = 0; i < bucket_n; i++) {
-        unsigned b = r16(&c);
-        uint64_t n = r64(&c);
+        unsigned b = mpt_get_u16(c.p + i * SZ_BUCKET);
         if (b >= MPT_HIST_BUCKETS || (long)b <= prev) {
             snprintf(err, errlen,
                      "malformed TENSOR record: histogram bucket %u out of range or out of order",
                      b);
             return -1;
         }
-        s->hist[b] = n;
         prev = (long)b;
     }
-    return 1;
+    t->hist_n = (uint32_t)bucket_n;
+    t->hist = bucket_n ? c.p : NULL;
+    return 0;
+}
+
+void mpt_trace_tensor_sparse_to_dense(const mpt_trace_tensor_sparse *t, mpt_trace_tensor *out)
+{
+    memset(out, 0, offsetof(mpt_trace_tensor, full));
+    out->info = t->info;
+    out->level = t->level;
+    out->cheap = t->cheap;
+    mpt_stats *s = &out->full;
+    mpt_stats_init(s);
+    const mpt_trace_stats_head *h = &t->full;
+    s->count = h->count;
+    s->nan = h->nan;
+    s->pinf = h->pinf;
+    s->ninf = h->ninf;
+    s->zero = h->zero;
+    s->subnormal = h->subnormal;
+    s->min = h->min;
+    s->max = h->max;
+    s->absmax = h->absmax;
+    s->min_nonzero_abs = h->min_nonzero_abs;
+    s->sum = h->sum;
+    s->sumsq = h->sumsq;
+    memcpy(s->narrow, h->narrow, sizeof s->narrow);
+    for (uint32_t i = 0; i < t->hist_n; i++) {
+        const uint8_t *e = t->hist + (size_t)i * SZ_BUCKET;
+        s->hist[mpt_get_u16(e)] = mpt_get_u64(e + 2);
+    }
+}
+
+void mpt_trace_tensor_sparse_merge(mpt_stats *dst, const mpt_trace_tensor_sparse *t)
+{
+    if (t->level != MPT_LEVEL_FULL) return;
+    const mpt_trace_stats_head *h = &t->full;
+    dst->count += h->count;
+    dst->nan += h->nan;
+    dst->pinf += h->pinf;
+    dst->ninf += h->ninf;
+    dst->zero += h->zero;
+    dst->subnormal += h->subnormal;
+    if (h->min < dst->min) dst->min = h->min;
+    if (h->max > dst->max) dst->max = h->max;
+    if (h->absmax > dst->absmax) dst->absmax = h->absmax;
+    if (h->min_nonzero_abs < dst->min_nonzero_abs) dst->min_nonzero_abs = h->min_nonzero_abs;
+    dst->sum += h->sum;
+    dst->sumsq += h->sumsq;
+    for (uint32_t i = 0; i < t->hist_n; i++) {
+        const uint8_t *e = t->hist + (size_t)i * SZ_BUCKET;
+        dst->hist[mpt_get_u16(e)] += mpt_get_u64(e + 2);
+    }
+    for (int n = 0; n < MPT_NARROW_COUNT; n++) {
+        dst->narrow[n].overflow += h->narrow[n].overflow;
+        dst->narrow[n].subnormal += h->narrow[n].subnormal;
+        dst->narrow[n].flush += h->narrow[n].flush;
+    }
 }
 
 int mpt_trace_payload_decode(uint16_t type, const uint8_t *p, size_t len, mpt_trace_record *r,
@@ -461,9 +539,14 @@ int mpt_trace_payload_decode(uint16_t type, const uint8_t *p, size_t len, mpt_tr
     case MPT_REC_GEMM:
         dec_gemm(&c, &r->u.gemm);
         break;
-    case MPT_REC_TENSOR:
-        if (dec_tensor(p, len, &r->u.tensor, err, errlen) < 0) return -1;
+    case MPT_REC_TENSOR: {
+        /* Through the sparse decoder, so that the two can never disagree; the scratch's
+         * histogram points into p and is copied out at once. */
+        mpt_trace_tensor_sparse sp;
+        if (mpt_trace_tensor_decode_sparse(p, len, &sp, err, errlen) < 0) return -1;
+        mpt_trace_tensor_sparse_to_dense(&sp, &r->u.tensor);
         break;
+    }
     case MPT_REC_PRECISION: {
         mpt_trace_precision *q = &r->u.precision;
         q->seq = r64(&c);
@@ -560,5 +643,6 @@ int mpt_trace_payload_decode(uint16_t type, const uint8_t *p, size_t len, mpt_tr
         return 0;
     }
     r->type = t;
+    r->sparse = 0;
     return 1;
 }

@@ -40,13 +40,18 @@ typedef enum mpt_trace_status {
 
 /* Open flags. */
 #define MPT_TRACE_FOLLOW 1u /* the file may still be growing: see mpt_trace_reader_next */
+/* TENSOR records come back in rec->u.tensor_sparse (rec->sparse = 1), their histograms as
+ * stored, instead of dense in rec->u.tensor: what a streaming consumer wants (trace_format.h). */
+#define MPT_TRACE_SPARSE 2u
 
 /*
  * Opens a trace file. Without FOLLOW the header is read at once and any problem (missing file,
  * empty file, truncated header, not a trace, newer major version, header checksum) returns NULL
  * with a message naming the file and the problem. With FOLLOW a file whose header is not complete
  * yet is accepted (header() stays NULL until it is); one that can already be seen to be wrong is
- * refused as above.
+ * refused as above. Without FOLLOW a regular file is mmap'ed, and one over 1 MiB has its
+ * checksums verified ahead by a thread the reader owns (signals blocked; joined by close):
+ * the records and statuses are the same as reading it with read(2).
  */
 mpt_trace_reader *mpt_trace_reader_open(const char *path, unsigned flags, char *err, size_t errlen);
 /* Reads a trace image in memory (not copied: `data` must outlive the reader). Never FOLLOW. */

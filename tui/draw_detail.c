@@ -1,9 +1,11 @@
 /*
  * The detail of one layer: what the op is (entry point, shape, compute type, flags), its
  * figures at the selected step and over the run, its output's exponent histogram drawn against
- * the representable ranges of fp16, bf16 and the two fp8 formats, its history over steps, and,
- * when it is where the first non-finite value appeared, what ran between it and the last GEMM
- * that wrote finite values.
+ * the representable ranges of fp16, bf16 and the two fp8 formats, its history over steps, and
+ * what ran between it and the previous GEMM: at the first non-finite value's layer and step,
+ * the first-NaN account (its origin, the last GEMM that wrote finite values, the events in
+ * between); elsewhere the kernels and copies before the layer's call at the selected step, or
+ * its most recent call when the model no longer knows that one (mpt_model_layer_between).
  *
  * The histogram's x axis is binary exponents, one binade per column (more when the range is
  * wider than the screen); bars are log-scaled counts. Under it, one row per format shows what
@@ -214,6 +216,86 @@ static void nf_origin(mpt_tui_app *a, cursor *k, uint32_t li)
     }
 }
 
+/* The layer's call at the selected step (else its most recent one), for between(). */
+static int between_query(mpt_tui_app *a, uint32_t li, mpt_between *b)
+{
+    const mpt_step *st = mpt_tui_app_step(a);
+    return mpt_model_layer_between(a->model, li, st ? st->step : MPT_NO_STEP, b);
+}
+
+/* Rows the full form of between() wants: a heading, the entries, the "more" line. */
+static int between_rows(int rc, const mpt_between *b)
+{
+    return rc < 0 ? 0 : 1 + (int)b->n + (b->unlisted ? 1 : 0);
+}
+
+/*
+ * The kernels and copies between the previous GEMM and the layer's call: a heading and one
+ * line per name, or (compact, for small screens) everything on one line.
+ */
+static void between(mpt_tui_app *a, cursor *k, int rc, const mpt_between *b, int compact)
+{
+    char b1[512], b2[32];
+    if (rc < 0 || !room(k, 1)) return;
+    const mpt_layer *prev = mpt_model_layer(a->model, b->prev_layer);
+    uint64_t nk = 0, nm = 0;
+    for (uint32_t i = 0; i < b->n; i++)
+        *(b->ent[i].type == MPT_EV_KERNEL ? &nk : &nm) += b->ent[i].count;
+    const char *since = prev ? "GEMM " : b->prev_seq ? "the previous GEMM" : "the trace's start";
+    size_t n;
+    if (compact && rc == 1)
+        n = (size_t)snprintf(b1, sizeof b1, "before it: ");
+    else if (compact)
+        n = (size_t)snprintf(b1, sizeof b1, "before its last call (step %lld): ",
+                             (long long)b->step);
+    else if (!b->total)
+        n = (size_t)snprintf(b1, sizeof b1, "nothing ran");
+    else {
+        char kk[40] = "", mm[40] = "";
+        if (nk)
+            snprintf(kk, sizeof kk, "%llu kernel%s", (unsigned long long)nk, nk == 1 ? "" : "s");
+        if (nm)
+            snprintf(mm, sizeof mm, "%llu cop%s", (unsigned long long)nm, nm == 1 ? "y" : "ies");
+        n = (size_t)snprintf(b1, sizeof b1, "%s%s%s%s%s ran", kk, nk && nm ? ", " : "", mm,
+                             b->unlisted ? (nk || nm ? " and more" : "events") : "",
+                             b->complete ? "" : " (incomplete)");
+    }
+    if (n >= sizeof b1) n = sizeof b1 - 1;
+    if (!compact)
+        snprintf(b1 + n, sizeof b1 - n, " before %s call (step %lld), since %s%s",
+                 rc == 1 ? "this" : "its last", (long long)b->step, since, prev ? prev->name : "");
+    else if (!b->total && n < sizeof b1)
+        snprintf(b1 + n, sizeof b1 - n, "nothing (GEMMs back to back)");
+    for (uint32_t i = 0; compact && i < b->n && n < sizeof b1; i++) {
+        int w = snprintf(b1 + n, sizeof b1 - n, "%s%s x%u", i ? ", " : "",
+                         b->ent[i].name && *b->ent[i].name ? b->ent[i].name : "?", b->ent[i].count);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    if (compact && b->unlisted && n < sizeof b1) {
+        int w = snprintf(b1 + n, sizeof b1 - n, ", %llu more", (unsigned long long)b->unlisted);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    if (compact && n < sizeof b1)
+        snprintf(b1 + n, sizeof b1 - n, "  (since %s%s)", since, prev ? prev->name : "");
+    mpt_canvas_text(k->c, k->r->x + 1, k->y++, k->r->w - 2, MPT_STY_BOLD, b1);
+    for (uint32_t i = 0; !compact && i < b->n && room(k, 1); i++) {
+        const mpt_between_ent *e = &b->ent[i];
+        int kern = e->type == MPT_EV_KERNEL;
+        snprintf(b1, sizeof b1, "  %s %s x%u%s%s%s%s%s%s", kern ? "kernel" : "copy  ",
+                 e->name && *e->name ? e->name : "?", e->count, kern ? "" : "  ",
+                 kern ? "" : mpt_tui_fmt_count(e->bytes, b2, sizeof b2), kern ? "" : " B",
+                 e->layer && *e->layer ? "  in " : "", e->layer ? e->layer : "",
+                 e->nonfinite ? "  (data held NaN/Inf)" : "");
+        mpt_canvas_text(k->c, k->r->x + 1, k->y++, k->r->w - 2,
+                        e->nonfinite ? MPT_STY_BAD : MPT_STY_NORMAL, b1);
+    }
+    if (!compact && b->unlisted && room(k, 1)) {
+        snprintf(b1, sizeof b1, "  ... and %llu more event%s of other names",
+                 (unsigned long long)b->unlisted, b->unlisted == 1 ? "" : "s");
+        mpt_canvas_text(k->c, k->r->x + 1, k->y++, k->r->w - 2, MPT_STY_DIM, b1);
+    }
+}
+
 void mpt_tui_draw_detail(mpt_tui_app *a, mpt_canvas *c, const mpt_rect *r)
 {
     const mpt_layer *l = mpt_model_layer(a->model, a->layer);
@@ -224,10 +306,27 @@ void mpt_tui_draw_detail(mpt_tui_app *a, mpt_canvas *c, const mpt_rect *r)
     int ri = mpt_tui_row_of_layer(a, a->layer);
     cursor k = {c, r, r->y};
     op_lines(a, &k, l, ri >= 0 ? &a->rows[ri] : NULL);
+    /* the first NaN/Inf's layer at its step (or where no call of the step is known): the
+     * first-NaN account; otherwise what ran before the selected call */
+    mpt_between bw;
+    int brc = between_query(a, a->layer, &bw);
+    const mpt_step *st = mpt_tui_app_step(a);
+    int nf_here = a->an && a->an->have_nf && a->an->nf.layer == a->layer &&
+                  (brc != 1 || !st || st->step == a->an->nf.step);
     int fixed = 1 + 1 + 4 + 1 + 1; /* histogram title, axis, formats, specials, history */
     int bars = r->y + r->h - k.y - fixed;
+    /* the full list when a histogram of 3 rows still fits beside it, else one line */
+    int want = nf_here ? 0 : between_rows(brc, &bw), compact = 0;
+    if (want > 1 && bars - want < 3) {
+        want = 1;
+        compact = 1;
+    }
+    if (want > 0 && bars - want >= 2) bars -= want;
     if (bars > 8) bars = 8;
     if (bars >= 2) histogram(&k, l, bars);
     if (room(&k, 1)) history(a, &k, a->layer);
-    nf_origin(a, &k, a->layer);
+    if (nf_here)
+        nf_origin(a, &k, a->layer);
+    else
+        between(a, &k, brc, &bw, compact);
 }

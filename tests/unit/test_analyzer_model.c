@@ -5,7 +5,7 @@
  * the reference summed over the steps its column covers — with a memory budget small enough to
  * force the grid to coarsen several times — and the layer totals and step table must match.
  * Also: cell status and headroom, error quantiles against a sorted reference, strings, orphans,
- * and the layer phase names.
+ * what ran between GEMMs against an uncapped reference, and the layer phase names.
  */
 #include <check.h>
 #include <math.h>
@@ -498,6 +498,8 @@ START_TEST(test_layer_err_quantile)
             double want = v[rank - 1];
             for (int ulp = 0; ulp < 2; ulp++) {
                 double got = mpt_layer_err_quantile(l, ulp, qs[k]);
+                /* bin middles may lie above the data: never above the exact max */
+                MPT_CHECK(got <= v[n - 1], "q%g: %a above the max %a", qs[k], got, v[n - 1]);
                 if (want == 0)
                     MPT_CHECK(got == 0, "q%g: %g want 0", qs[k], got);
                 else
@@ -508,6 +510,160 @@ START_TEST(test_layer_err_quantile)
         }
         mpt_model_free(m);
     }
+}
+END_TEST
+
+/* ---- what ran between GEMMs ------------------------------------------------------------------ */
+
+#define BW_GEMMS 1500
+#define BW_NAMES 12 /* more than MPT_BETWEEN_MAX: some intervals overflow the list */
+
+/* The reference: every event of an interval, uncapped, in order of first occurrence. */
+typedef struct bw_ref {
+    uint32_t layer;
+    int64_t step;
+    uint64_t seq;
+    int n, total;
+    int type[2 * BW_NAMES], count[2 * BW_NAMES], nf[2 * BW_NAMES];
+    const char *name[2 * BW_NAMES];
+    uint64_t bytes[2 * BW_NAMES];
+} bw_ref;
+
+static bw_ref BW[BW_GEMMS];
+
+static void bw_expect(const mpt_between *b, const bw_ref *r, const char *what)
+{
+    MPT_CHECK(b->seq == r->seq && b->step == r->step, "%s: seq %llu step %lld want %llu %lld", what,
+              (unsigned long long)b->seq, (long long)b->step, (unsigned long long)r->seq,
+              (long long)r->step);
+    int listed = r->n < MPT_BETWEEN_MAX ? r->n : MPT_BETWEEN_MAX, unlisted = 0;
+    for (int i = listed; i < r->n; i++)
+        unlisted += r->count[i];
+    MPT_CHECK(b->n == (uint32_t)listed && b->total == (uint64_t)r->total &&
+                  b->unlisted == (uint64_t)unlisted && b->complete,
+              "%s (seq %llu): n %u total %llu unlisted %llu complete %d, want %d %d %d", what,
+              (unsigned long long)r->seq, b->n, (unsigned long long)b->total,
+              (unsigned long long)b->unlisted, b->complete, listed, r->total, unlisted);
+    for (int i = 0; i < listed; i++) {
+        const mpt_between_ent *e = &b->ent[i];
+        MPT_CHECK((int)e->type == r->type[i] && strcmp(e->name, r->name[i]) == 0 &&
+                      e->count == (uint32_t)r->count[i] && e->bytes == r->bytes[i] &&
+                      e->nonfinite == r->nf[i],
+                  "%s (seq %llu) entry %d: %s x%u %llu B nf %d, want %s x%d %llu B nf %d", what,
+                  (unsigned long long)r->seq, i, e->name, e->count,
+                  (unsigned long long)e->bytes, e->nonfinite, r->name[i], r->count[i],
+                  (unsigned long long)r->bytes[i], r->nf[i]);
+    }
+}
+
+/* Random kernels and copies between GEMMs of random layers: for every layer the model's last
+ * interval, and for every step still in the event window the layer's last call of that step,
+ * must equal the reference exactly (names deduplicated, counts, bytes, copies whose data held
+ * NaN, the cap with its unlisted count); older steps answer with the last call. */
+START_TEST(test_model_layer_between)
+{
+    static const char *const layers[3] = {"fwd/a", "fwd/b", "bwd/a"};
+    char kname[BW_NAMES][8];
+    mpt_model *m = mpt_model_new(NULL);
+    int a = mpt_model_add_source(m, "a", NULL);
+    for (int i = 0; i < 3; i++)
+        feed_string(m, a, (uint32_t)i + 1, layers[i]);
+    for (int i = 0; i < BW_NAMES; i++) {
+        snprintf(kname[i], sizeof kname[i], "k%d", i);
+        feed_string(m, a, 100 + (uint32_t)i, kname[i]);
+    }
+    uint64_t rng = 11, seq = 0;
+    int64_t step = 0;
+    mpt_between b;
+    ck_assert_int_eq(mpt_model_layer_between(m, 0, MPT_NO_STEP, &b), -1);
+    for (int g = 0; g < BW_GEMMS; g++) {
+        bw_ref *r = &BW[g];
+        memset(r, 0, sizeof *r);
+        /* mostly short intervals, some long and wide, some empty */
+        int nev = (int)(mpt_test_rand(&rng) % 4 == 0 ? mpt_test_rand(&rng) % 40
+                                                     : mpt_test_rand(&rng) % 4);
+        for (int e = 0; e < nev; e++) {
+            mpt_trace_record rec;
+            int mem = mpt_test_rand(&rng) % 4 == 0, i;
+            const char *name;
+            uint64_t bytes = 0;
+            if (mem) {
+                mpt_mem_kind kind = (mpt_mem_kind)(1 + mpt_test_rand(&rng) % 6);
+                bytes = mpt_test_rand(&rng) % 5000;
+                rec = (mpt_trace_record){.type = MPT_REC_MEMORY};
+                rec.u.memory = (mpt_trace_memory){
+                    .seq = ++seq, .step = step, .kind = kind, .bytes = bytes};
+                name = mpt_mem_kind_name(kind);
+            } else {
+                int k = (int)(mpt_test_rand(&rng) % BW_NAMES);
+                rec = (mpt_trace_record){.type = MPT_REC_KERNEL};
+                rec.u.kernel = (mpt_trace_kernel){.seq = ++seq, .step = step,
+                                                  .name = 100 + (uint32_t)k};
+                name = kname[k];
+            }
+            feed(m, a, &rec);
+            int type = mem ? MPT_EV_MEMORY : MPT_EV_KERNEL;
+            for (i = 0; i < r->n; i++)
+                if (r->type[i] == type && strcmp(r->name[i], name) == 0) break;
+            if (i == r->n) {
+                r->type[i] = type;
+                r->name[i] = name;
+                r->n++;
+            }
+            r->count[i]++;
+            r->bytes[i] += bytes;
+            r->total++;
+            if (mem && mpt_test_rand(&rng) % 5 == 0) { /* the copied data held NaN */
+                mpt_trace_record t = {.type = MPT_REC_TENSOR};
+                t.u.tensor.info = (mpt_trace_tensor_info){.seq = seq, .role = MPT_ROLE_D};
+                t.u.tensor.cheap.count = 4;
+                t.u.tensor.cheap.nan = 1;
+                feed(m, a, &t);
+                r->nf[i] = 1;
+            }
+        }
+        if (mpt_test_rand(&rng) % 8 == 0) step++;
+        r->layer = (uint32_t)(mpt_test_rand(&rng) % 3);
+        r->step = step;
+        r->seq = ++seq;
+        mpt_trace_record rec = {.type = MPT_REC_GEMM};
+        rec.u.gemm = (mpt_trace_gemm){.seq = seq, .step = step, .layer = r->layer + 1};
+        feed(m, a, &rec);
+    }
+    ck_assert_uint_gt(seq, 2 * 4096); /* the window has moved on */
+    for (uint32_t l = 0; l < 3; l++) {
+        uint32_t li = mpt_model_find_layer(m, layers[l]);
+        int last = -1, prev_last = -1;
+        for (int g = 0; g < BW_GEMMS; g++)
+            if (BW[g].layer == l) last = g;
+        ck_assert_int_ge(last, 1);
+        for (int g = 0; g < last; g++)
+            if (BW[g].layer == l && BW[g].step != BW[last].step) prev_last = g;
+        bw_expect(&mpt_model_layer(m, li)->between, &BW[last], "layer's last call");
+        ck_assert_int_eq(mpt_model_layer_between(m, li, MPT_NO_STEP, &b), 0);
+        bw_expect(&b, &BW[last], "no step");
+        ck_assert_uint_eq(b.prev_layer, mpt_model_find_layer(m, layers[BW[last - 1].layer]));
+        ck_assert_uint_eq(b.prev_seq, BW[last - 1].seq);
+        /* each step of the layer: exact while in the window, else the last call */
+        for (int g = 0; g <= prev_last; g++) {
+            if (BW[g].layer != l) continue;
+            int lg = g; /* the layer's last call in that step */
+            for (int h = g + 1; h < BW_GEMMS && BW[h].step == BW[g].step; h++)
+                if (BW[h].layer == l) lg = h;
+            uint64_t lo = lg ? BW[lg - 1].seq + 1 : 1;
+            int in_window = seq - lo < 4096 - 1;
+            int rc = mpt_model_layer_between(m, li, BW[g].step, &b);
+            if (in_window) {
+                ck_assert_int_eq(rc, 1);
+                bw_expect(&b, &BW[lg], "step in the window");
+            } else if (seq - BW[lg].seq >= 4096) { /* the GEMM itself has left the ring */
+                ck_assert_int_eq(rc, 0);
+                bw_expect(&b, &BW[last], "step out of the window");
+            }
+        }
+    }
+    ck_assert_int_eq(mpt_model_layer_between(m, 99, 0, &b), -1);
+    mpt_model_free(m);
 }
 END_TEST
 
@@ -690,6 +846,7 @@ Suite *suite_analyzer_model(void)
     tcase_add_test(tc, test_cell_status_and_headroom);
     tcase_add_test(tc, test_precision_limit);
     tcase_add_test(tc, test_layer_err_quantile);
+    tcase_add_test(tc, test_model_layer_between);
     tcase_add_test(tc, test_phase_names);
     tcase_add_test(tc, test_model_random_records);
     suite_add_tcase(s, tc);

@@ -377,6 +377,13 @@ START_TEST(test_gpu_stats_kernel_matches_host)
 }
 END_TEST
 
+/* Unchecked fixtures run in the runner itself, before and after the test case: the directory
+ * is removed even when a test fails (a failing test's process ends at the failed check). */
+static void setup(void)
+{
+    ipx_tmpdir();
+}
+
 static void teardown(void)
 {
     ipx_cleanup();
@@ -388,7 +395,7 @@ Suite *suite_interposer_e2e(void)
     Suite *s = suite_create("interposer_e2e");
     TCase *tc = tcase_create("programs");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_overflow_in_nvtx_range);
     tcase_add_test(tc, test_overflow_in_static_function);
     tcase_add_test(tc, test_call_paths_told_apart);

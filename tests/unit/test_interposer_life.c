@@ -307,6 +307,13 @@ START_TEST(test_installed_layout_from_elsewhere)
 }
 END_TEST
 
+/* Unchecked fixtures run in the runner itself, before and after the test case: the directory
+ * is removed even when a test fails (a failing test's process ends at the failed check). */
+static void setup(void)
+{
+    ipx_tmpdir();
+}
+
 static void teardown(void)
 {
     ipx_cleanup();
@@ -318,7 +325,7 @@ Suite *suite_interposer_life(void)
     Suite *s = suite_create("interposer_life");
     TCase *tc = tcase_create("life");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_sigkill_leaves_readable_trace);
     tcase_add_test(tc, test_fatal_signals_flush);
     tcase_add_test(tc, test_program_handler_chained);

@@ -345,6 +345,13 @@ START_TEST(test_steps_found_without_nvtx)
 }
 END_TEST
 
+/* Unchecked fixtures run in the runner itself, before and after the test case: the directory
+ * is removed even when a test fails (a failing test's process ends at the failed check). */
+static void setup(void)
+{
+    ipx_tmpdir();
+}
+
 static void teardown(void)
 {
     ipx_cleanup();
@@ -356,7 +363,7 @@ Suite *suite_interposer_train(void)
     Suite *s = suite_create("interposer_train");
     TCase *tc = tcase_create("trainer");
     tcase_set_timeout(tc, 120);
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, test_scenario_matches_log, 0,
                         (int)(sizeof scenarios / sizeof *scenarios));
     tcase_add_test(tc, test_underflow_without_loss_scaling);

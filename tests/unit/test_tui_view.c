@@ -347,6 +347,8 @@ START_TEST(test_timeline_buckets_and_range)
 }
 END_TEST
 
+static int snap_rows = 24; /* snapshot()'s height: 80 columns by this */
+
 static char *snapshot(const char *view, int have_step, int64_t step, const char *layer, int *rc,
                       char *err, size_t errlen)
 {
@@ -362,7 +364,7 @@ static char *snapshot(const char *view, int have_step, int64_t step, const char 
     o.step = step;
     o.layer = layer;
     FILE *f = open_memstream(&buf, &len);
-    *rc = mpt_tui_snapshot(&o, 80, 24, f, err, errlen);
+    *rc = mpt_tui_snapshot(&o, 80, snap_rows, f, err, errlen);
     fclose(f);
     return buf;
 }
@@ -397,6 +399,62 @@ START_TEST(test_snapshot_options)
     ck_assert_msg(strstr(err, "unknown view") != NULL, "%s", err);
     free(s);
     unlink(trace);
+}
+END_TEST
+
+/* The layer detail lists the kernels between the layer and the previous GEMM for any layer: at
+ * the selected step while the model still knows that call, else the layer's last call; the
+ * first NaN's layer at its step keeps the first-NaN account. The synthetic run issues
+ * layernorm_forward, gelu_forward, residual_add, layernorm_forward before each GEMM. */
+START_TEST(test_detail_between)
+{
+    char err[600];
+    int rc;
+    for (int pass = 0; pass < 2; pass++) {
+        mpt_tui_synth_defaults(&cfg);
+        cfg.kernels = 4;
+        cfg.steps = pass ? 100 : 40; /* 100 steps: step 5's events have left the window */
+        mpt_test_tmpfile(trace, sizeof trace, "tuiview");
+        ck_assert_msg(mpt_tui_synth_write(&cfg, trace, err, sizeof err) == 0, "%s", err);
+        /* 80x24: one line */
+        char *s = snapshot("detail", 1, 5, "bwd/blk0/attn/qkv", &rc, err, sizeof err);
+        ck_assert_msg(rc == 0, "%s", err);
+        ck_assert_msg(strstr(s, pass ? "before its last call (step 99): layernorm_forward x2, "
+                                     : "before it: layernorm_forward x2, gelu_forward x1, "
+                                       "residual_add x1  (since GE"),
+                      "%s", s);
+        free(s);
+        /* taller: one line per kernel name */
+        snap_rows = 40;
+        s = snapshot("detail", 1, 5, "bwd/blk0/attn/qkv", &rc, err, sizeof err);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *want = pass ? "4 kernels ran before its last call (step 99), since "
+                                  "GEMM bwd/blk0/attn/proj"
+                                : "4 kernels ran before this call (step 5), since GEMM "
+                                  "bwd/blk0/attn/proj";
+        ck_assert_msg(strstr(s, want), "%s", s);
+        ck_assert_msg(strstr(s, "  kernel layernorm_forward x2  in bwd/blk0/attn/qkv") &&
+                          strstr(s, "  kernel gelu_forward x1  in bwd/blk0/attn/qkv") &&
+                          strstr(s, "  kernel residual_add x1  in bwd/blk0/attn/qkv"),
+                      "%s", s);
+        free(s);
+        /* the first GEMM of the run: nothing before it but its own kernels */
+        s = snapshot("detail", 1, 0, "fwd/blk0/attn/qkv", &rc, err, sizeof err);
+        ck_assert_msg(rc == 0 && strstr(s, pass ? "before its last call (step 99), since GEMM "
+                                                  "bwd/blk0/attn/qkv"
+                                                : "before this call (step 0), since the trace's "
+                                                  "start"),
+                      "%s", s);
+        free(s);
+        /* the first NaN's layer at its step: the first-NaN account, as before */
+        s = snapshot("detail", 1, 23, NULL, &rc, err, sizeof err);
+        ck_assert_msg(rc == 0 && strstr(s, "first NaN/Inf of the run: step 23") &&
+                          !strstr(s, " call (step "),
+                      "%s", s);
+        free(s);
+        snap_rows = 24;
+        unlink(trace);
+    }
 }
 END_TEST
 
@@ -458,6 +516,7 @@ Suite *suite_tui_view(void)
     tcase_add_test(tc, test_views_and_sizes);
     tcase_add_test(tc, test_timeline_buckets_and_range);
     tcase_add_test(tc, test_snapshot_options);
+    tcase_add_test(tc, test_detail_between);
     tcase_add_test(tc, test_truncated_trace);
     tcase_add_test(tc, test_monochrome_attrs);
     suite_add_tcase(s, tc);
