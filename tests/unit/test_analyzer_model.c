@@ -563,7 +563,7 @@ static void bw_expect(const mpt_between *b, const bw_ref *r, const char *what)
 START_TEST(test_model_layer_between)
 {
     static const char *const layers[3] = {"fwd/a", "fwd/b", "bwd/a"};
-    char kname[BW_NAMES][8];
+    char kname[BW_NAMES][16]; /* "k" + any int: room for -O1 format-truncation checks */
     mpt_model *m = mpt_model_new(NULL);
     int a = mpt_model_add_source(m, "a", NULL);
     for (int i = 0; i < 3; i++)
