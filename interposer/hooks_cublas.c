@@ -45,29 +45,9 @@ static const char *const fn_names[FN_COUNT] = {
 #undef X
 };
 static void *_Atomic real_tab[FN_COUNT];
-static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
-
-static void resolve_all(void)
-{
-    for (int i = 0; i < FN_COUNT; i++)
-        atomic_store(&real_tab[i], mpt_ipx_real_resolve(fn_names[i], "libcublas.so.13",
-                                                        "libcublas.so.13"));
-    mpt_ipx_symbols_warm();
-}
-
-static void *real_get(int i)
-{
-    void *p = atomic_load_explicit(&real_tab[i], memory_order_acquire);
-    if (p) return p; /* resolved: the usual case, without pthread_once's call */
-    pthread_once(&resolve_once, resolve_all);
-    p = atomic_load_explicit(&real_tab[i], memory_order_acquire);
-    if (!p) { /* the library may have been loaded since */
-        p = mpt_ipx_real_resolve(fn_names[i], "libcublas.so.13", "libcublas.so.13");
-        atomic_store(&real_tab[i], p);
-    }
-    return p;
-}
-#define REAL(n) ((__typeof__(&n))real_get(FN_##n))
+static mpt_ipx_real_table reals = {fn_names, real_tab, FN_COUNT, "libcublas.so.13", 1,
+                                   PTHREAD_MUTEX_INITIALIZER, 0};
+#define REAL(n) ((__typeof__(&n))mpt_ipx_real_get(&reals, FN_##n))
 
 /* A call as the cuBLAS API describes it (column-major; D is C). */
 typedef struct call {

@@ -34,29 +34,9 @@ static const char *const fn_names[FN_COUNT] = {
 #undef X
 };
 static void *_Atomic real_tab[FN_COUNT];
-static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
-
-static void resolve_all(void)
-{
-    for (int i = 0; i < FN_COUNT; i++)
-        atomic_store(&real_tab[i], mpt_ipx_real_resolve(fn_names[i], "libcublasLt.so.13",
-                                                        "libcublasLt.so.13"));
-    mpt_ipx_symbols_warm();
-}
-
-static void *real_get(int i)
-{
-    void *p = atomic_load_explicit(&real_tab[i], memory_order_acquire);
-    if (p) return p; /* resolved: the usual case, without pthread_once's call */
-    pthread_once(&resolve_once, resolve_all);
-    p = atomic_load_explicit(&real_tab[i], memory_order_acquire);
-    if (!p) {
-        p = mpt_ipx_real_resolve(fn_names[i], "libcublasLt.so.13", "libcublasLt.so.13");
-        atomic_store(&real_tab[i], p);
-    }
-    return p;
-}
-#define REAL(n) ((__typeof__(&n))real_get(FN_##n))
+static mpt_ipx_real_table reals = {fn_names, real_tab, FN_COUNT, "libcublasLt.so.13", 1,
+                                   PTHREAD_MUTEX_INITIALIZER, 0};
+#define REAL(n) ((__typeof__(&n))mpt_ipx_real_get(&reals, FN_##n))
 
 /* One attribute into *out (exact size); 0 on success. */
 static int desc_get(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, void *out, size_t n)

@@ -60,28 +60,9 @@ static const char *const fn_names[FN_COUNT] = {
 #undef X
 };
 static void *_Atomic real_tab[FN_COUNT];
-static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
-
-static void resolve_all(void)
-{
-    for (int i = 0; i < FN_COUNT; i++)
-        atomic_store(&real_tab[i], mpt_ipx_real_resolve(fn_names[i], "libcudart.so.13",
-                                                        "libcudart.so.13"));
-}
-
-static void *real_get(int i)
-{
-    void *p = atomic_load_explicit(&real_tab[i], memory_order_acquire);
-    if (p) return p; /* resolved: the usual case, without pthread_once's call */
-    pthread_once(&resolve_once, resolve_all);
-    p = atomic_load_explicit(&real_tab[i], memory_order_acquire);
-    if (!p) {
-        p = mpt_ipx_real_resolve(fn_names[i], "libcudart.so.13", "libcudart.so.13");
-        atomic_store(&real_tab[i], p);
-    }
-    return p;
-}
-#define REAL(n) ((__typeof__(&n))real_get(FN_##n))
+static mpt_ipx_real_table reals = {fn_names, real_tab, FN_COUNT, "libcudart.so.13", 0,
+                                   PTHREAD_MUTEX_INITIALIZER, 0};
+#define REAL(n) ((__typeof__(&n))mpt_ipx_real_get(&reals, FN_##n))
 
 /* For recorder.c and events.c (weak references there, so the unit tests link without us). */
 int mpt_ipx_stream_capturing(uint64_t stream)

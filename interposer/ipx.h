@@ -23,7 +23,9 @@
 #ifndef MPT_INTERPOSER_IPX_H
 #define MPT_INTERPOSER_IPX_H
 
+#include <pthread.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -336,6 +338,28 @@ uint64_t mpt_ipx_splitmix(uint64_t *state);
 
 /* The definition of `name` (symbol version `version`) that ours hides, or NULL. */
 void *mpt_ipx_real_resolve(const char *name, const char *version, const char *soname);
+
+/* One hook file's real functions: slots[i] is names[i] as `lib` (soname, which is also the
+ * symbol version in CUDA 13's libraries) defines it. The first miss resolves the whole table
+ * once (then warms the unwinder if `warm`); a slot still NULL is retried on each call, since the
+ * library may be dlopen'ed later. */
+typedef struct mpt_ipx_real_table {
+    const char *const *names;
+    void *_Atomic *slots;
+    int count;
+    const char *lib;
+    int warm;
+    pthread_mutex_t lock; /* guards the first resolution */
+    atomic_int resolved;
+} mpt_ipx_real_table;
+
+void *mpt_ipx_real_get_slow(mpt_ipx_real_table *t, int i);
+/* The real function of slot i: one atomic load once resolved (the per-call path). */
+static inline void *mpt_ipx_real_get(mpt_ipx_real_table *t, int i)
+{
+    void *p = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+    return p ? p : mpt_ipx_real_get_slow(t, i);
+}
 /* Warms the unwinder used for call paths (layer_names.c). */
 void mpt_ipx_symbols_warm(void);
 

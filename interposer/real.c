@@ -27,3 +27,23 @@ void *mpt_ipx_real_resolve(const char *name, const char *version, const char *so
     }
     return p;
 }
+
+void *mpt_ipx_real_get_slow(mpt_ipx_real_table *t, int i)
+{
+    if (!atomic_load_explicit(&t->resolved, memory_order_acquire)) {
+        pthread_mutex_lock(&t->lock);
+        if (!atomic_load_explicit(&t->resolved, memory_order_relaxed)) {
+            for (int k = 0; k < t->count; k++)
+                atomic_store(&t->slots[k], mpt_ipx_real_resolve(t->names[k], t->lib, t->lib));
+            if (t->warm) mpt_ipx_symbols_warm();
+            atomic_store_explicit(&t->resolved, 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&t->lock);
+    }
+    void *p = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+    if (!p) { /* the library may have been loaded since */
+        p = mpt_ipx_real_resolve(t->names[i], t->lib, t->lib);
+        atomic_store(&t->slots[i], p);
+    }
+    return p;
+}
