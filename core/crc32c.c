@@ -4,10 +4,19 @@
  * this polynomial, reflected, so both paths give the same bits; the reader's throughput is
  * bounded by this checksum, which is why the hardware path exists.
  *
- * Table k maps a byte to the CRC contribution of that byte followed by k zero bytes, so eight
- * input bytes are folded with eight lookups per step instead of eight dependent byte steps.
- * The tables are computed, not pasted: 8 x 256 literals would hide a typo; the tests check the
- * result against a bit-at-a-time reference and the published check values.
+ * Software: table k maps a byte to the CRC contribution of that byte followed by k zero bytes,
+ * so eight input bytes are folded with eight lookups per step instead of eight dependent byte
+ * steps. The tables are computed, not pasted: 8 x 256 literals would hide a typo; the tests
+ * check the result against a bit-at-a-time reference and the published check values.
+ *
+ * Hardware: one crc32 instruction has a latency of 3 cycles but the CPU can start one every
+ * cycle, so a single dependent chain runs at a third of the instruction's throughput. Buffers of
+ * at least 3 blocks are therefore cut into three consecutive blocks A, B, C whose CRC registers
+ * are computed at once (A from the running state, B and C from zero) and joined by linearity:
+ *   reg(s, A|B|C) = shift(shift(reg(s, A), |B|) ^ reg(0, B), |C|) ^ reg(0, C)
+ * where shift(r, n) = reg(r, n zero bytes) is a linear map of the 32-bit register, applied with
+ * four 256-entry tables per block length (built from the map's 32 columns). Two block lengths:
+ * a long one for big buffers and a short one sized for trace records (a few hundred bytes).
  */
 #include "core/crc32c.h"
 
@@ -25,8 +34,41 @@
 static uint32_t crc_table[8][256];
 static atomic_int crc_ready;
 static int crc_use_hw;     /* decided once, with the tables */
-static int crc_force_soft; /* tests only */
+static mpt_crc32c_path crc_path; /* tests and benchmarks only */
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+#define CRC_LONG 1024 /* bytes per stream and round, big buffers */
+#define CRC_SHORT 64  /* bytes per stream and round, record-sized buffers */
+
+/* shift tables: crc_shift_long[k][b] = reg(b << 8k, CRC_LONG zero bytes); same for short */
+static uint32_t crc_shift_long[4][256], crc_shift_short[4][256];
+
+/* The register after n zero bytes: one table step per byte (slow; tables only). */
+static uint32_t crc_zeros_slow(uint32_t c, size_t n)
+{
+    while (n--)
+        c = (c >> 8) ^ crc_table[0][c & 0xff];
+    return c;
+}
+
+static void crc_build_shift(uint32_t tab[4][256], size_t n)
+{
+    uint32_t col[32]; /* the map's columns: the image of each single register bit */
+    for (int i = 0; i < 32; i++)
+        col[i] = crc_zeros_slow(1u << i, n);
+    for (int k = 0; k < 4; k++)
+        for (uint32_t b = 0; b < 256; b++) {
+            uint32_t v = 0;
+            for (int bit = 0; bit < 8; bit++)
+                if (b & (1u << bit)) v ^= col[8 * k + bit];
+            tab[k][b] = v;
+        }
+}
+
+static inline uint32_t crc_shift(const uint32_t tab[4][256], uint32_t c)
+{
+    return tab[0][c & 0xff] ^ tab[1][(c >> 8) & 0xff] ^ tab[2][(c >> 16) & 0xff] ^ tab[3][c >> 24];
+}
 
 static void crc_build_tables(void)
 {
@@ -43,6 +85,8 @@ static void crc_build_tables(void)
             crc_table[k][b] = c;
         }
     }
+    crc_build_shift(crc_shift_long, CRC_LONG);
+    crc_build_shift(crc_shift_short, CRC_SHORT);
 #ifdef MPT_CRC_HAVE_X86
     __builtin_cpu_init();
     crc_use_hw = __builtin_cpu_supports("sse4.2");
@@ -57,14 +101,14 @@ __attribute__((constructor)) static void crc_init_at_load(void)
     pthread_once(&crc_once, crc_build_tables);
 }
 
-void mpt_crc32c_force_software(int on)
+void mpt_crc32c_set_path(mpt_crc32c_path path)
 {
-    crc_force_soft = on;
+    crc_path = path;
 }
 
 #ifdef MPT_CRC_HAVE_X86
-/* c is the running (inverted) state, as in crc_soft. */
-__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n)
+/* One dependent chain; c is the running (inverted) state, as in crc_soft. */
+__attribute__((target("sse4.2"))) static uint32_t crc_hw1(uint32_t c, const uint8_t *p, size_t n)
 {
     while (n > 0 && ((uintptr_t)p & 7) != 0) {
         c = _mm_crc32_u8(c, *p++);
@@ -84,6 +128,45 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8
         n--;
     }
     return c;
+}
+
+/* Three streams of `block` bytes each, per round, while 3 blocks remain (see the top). */
+__attribute__((target("sse4.2"))) static inline const uint8_t *
+crc_hw3_rounds(uint32_t *state, const uint8_t *p, size_t *n, size_t block,
+               const uint32_t tab[4][256])
+{
+    uint64_t c0 = *state;
+    while (*n >= 3 * block) {
+        uint64_t c1 = 0, c2 = 0;
+        const uint8_t *end = p + block;
+        do {
+            uint64_t a, b, c;
+            memcpy(&a, p, 8);
+            memcpy(&b, p + block, 8);
+            memcpy(&c, p + 2 * block, 8);
+            c0 = _mm_crc32_u64(c0, a);
+            c1 = _mm_crc32_u64(c1, b);
+            c2 = _mm_crc32_u64(c2, c);
+            p += 8;
+        } while (p < end);
+        c0 = crc_shift(tab, (uint32_t)c0) ^ (uint32_t)c1;
+        c0 = crc_shift(tab, (uint32_t)c0) ^ (uint32_t)c2;
+        p += 2 * block;
+        *n -= 3 * block;
+    }
+    *state = (uint32_t)c0;
+    return p;
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc_hw3(uint32_t c, const uint8_t *p, size_t n)
+{
+    while (n > 0 && ((uintptr_t)p & 7) != 0) {
+        c = _mm_crc32_u8(c, *p++);
+        n--;
+    }
+    p = crc_hw3_rounds(&c, p, &n, CRC_LONG, crc_shift_long);
+    p = crc_hw3_rounds(&c, p, &n, CRC_SHORT, crc_shift_short);
+    return crc_hw1(c, p, n);
 }
 #endif
 
@@ -122,7 +205,10 @@ uint32_t mpt_crc32c(uint32_t crc, const void *data, size_t n)
     if (!atomic_load_explicit(&crc_ready, memory_order_acquire))
         pthread_once(&crc_once, crc_build_tables);
 #ifdef MPT_CRC_HAVE_X86
-    if (crc_use_hw && !crc_force_soft) return ~crc_hw(~crc, data, n);
+    if (crc_use_hw && crc_path != MPT_CRC32C_SOFTWARE)
+        return crc_path == MPT_CRC32C_HW_ONE_STREAM || n < 3 * CRC_SHORT + 8
+                   ? ~crc_hw1(~crc, data, n)
+                   : ~crc_hw3(~crc, data, n);
 #endif
     return ~crc_soft(~crc, data, n);
 }

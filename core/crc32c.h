@@ -7,8 +7,9 @@
  *
  * CRC-32C rather than zlib's CRC-32 because its polynomial detects more error patterns at the
  * lengths of trace records, and because CPUs have an instruction for it should speed ever matter.
- * On x86-64 with SSE4.2 the crc32 instruction computes it; elsewhere slicing-by-8 in software
- * (tables built once, before main through a constructor and otherwise on first use).
+ * On x86-64 with SSE4.2 the crc32 instruction computes it, on three interleaved streams for
+ * buffers long enough; elsewhere slicing-by-8 in software (tables built once, before main
+ * through a constructor and otherwise on first use).
  */
 #ifndef MPT_CORE_CRC32C_H
 #define MPT_CORE_CRC32C_H
@@ -24,8 +25,14 @@
  */
 uint32_t mpt_crc32c(uint32_t crc, const void *data, size_t n);
 
-/* Tests only: nonzero makes mpt_crc32c use the software path even where the instruction
- * exists, so both paths are tested. Not thread-safe. */
-void mpt_crc32c_force_software(int on);
+/* Tests and benchmarks only: which implementation mpt_crc32c uses, so that every path is tested
+ * and the fast one is measured against the plain one. Not thread-safe. Where the CPU lacks the
+ * instruction, the hardware paths fall back to software. */
+typedef enum mpt_crc32c_path {
+    MPT_CRC32C_AUTO = 0,     /* the fastest available (the default) */
+    MPT_CRC32C_SOFTWARE,     /* slicing-by-8 tables */
+    MPT_CRC32C_HW_ONE_STREAM /* the crc32 instruction, one dependent chain */
+} mpt_crc32c_path;
+void mpt_crc32c_set_path(mpt_crc32c_path path);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * CRC-32C: the published vectors (the CRC catalogue's check value, RFC 3720 appendix B.4), and
- * the slicing-by-8 implementation against a bit-at-a-time reference on random data at every
- * alignment and length that exercises its head, body and tail loops, plus chaining.
+ * every implementation (slicing-by-8, the crc32 instruction on one chain, and on three
+ * interleaved streams) against a bit-at-a-time reference on random data at every alignment and
+ * length that exercises its head, body and tail loops, the three-stream block boundaries, and
+ * chaining.
  */
 #include <check.h>
 #include <stdint.h>
@@ -113,6 +115,29 @@ START_TEST(test_detects_single_bit_errors)
 }
 END_TEST
 
+/* Lengths around the three-stream path's thresholds (3 x 64 and 3 x 1024 bytes, core/crc32c.c)
+ * and their multiples, at every alignment and from a nonzero running CRC: a wrong shift table
+ * or a block walked twice shows here first. */
+START_TEST(test_stream_boundaries)
+{
+    static const size_t base[] = {192, 384, 3072, 6144, 3072 + 192, 6144 + 191};
+    static uint8_t buf[6144 + 200 + 8];
+    uint64_t st = 99;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)mpt_test_rand(&st);
+    for (size_t b = 0; b < sizeof base / sizeof *base; b++)
+        for (int d = -9; d <= 9; d += 3)
+            for (size_t off = 0; off < 8; off += 3) {
+                size_t n = base[b] + (size_t)d;
+                uint32_t ref = crc32c_ref(buf + off, n);
+                MPT_CHECK(mpt_crc32c(0, buf + off, n) == ref, "offset %zu length %zu", off, n);
+                uint32_t head = mpt_crc32c(0, buf + off, 5);
+                MPT_CHECK(mpt_crc32c(head, buf + off + 5, n - 5) == ref,
+                          "chained: offset %zu length %zu", off, n);
+            }
+}
+END_TEST
+
 /* A large buffer: the slicing loop over many iterations agrees with the reference. */
 START_TEST(test_large_buffer)
 {
@@ -127,23 +152,30 @@ END_TEST
 
 static void software_on(void)
 {
-    mpt_crc32c_force_software(1);
+    mpt_crc32c_set_path(MPT_CRC32C_SOFTWARE);
 }
-static void software_off(void)
+static void one_stream_on(void)
 {
-    mpt_crc32c_force_software(0);
+    mpt_crc32c_set_path(MPT_CRC32C_HW_ONE_STREAM);
+}
+static void path_auto(void)
+{
+    mpt_crc32c_set_path(MPT_CRC32C_AUTO);
 }
 
-/* The same tests twice: the default path (the crc32 instruction where the CPU has it) and the
- * software tables, so each is held to the published vectors and the bitwise reference. */
-static TCase *crc_tcase(const char *name, int software)
+/* The same tests on each path: the default (three streams of the crc32 instruction where the
+ * CPU has it), the instruction on one chain, and the software tables, so each is held to the
+ * published vectors and the bitwise reference. */
+static TCase *crc_tcase(const char *name, mpt_crc32c_path path)
 {
     TCase *tc = tcase_create(name);
-    if (software) tcase_add_checked_fixture(tc, software_on, software_off);
+    if (path == MPT_CRC32C_SOFTWARE) tcase_add_checked_fixture(tc, software_on, path_auto);
+    if (path == MPT_CRC32C_HW_ONE_STREAM) tcase_add_checked_fixture(tc, one_stream_on, path_auto);
     tcase_add_loop_test(tc, test_published_vectors, 0, sizeof vectors / sizeof vectors[0]);
     tcase_add_test(tc, test_matches_reference);
     tcase_add_test(tc, test_chaining);
     tcase_add_test(tc, test_detects_single_bit_errors);
+    tcase_add_test(tc, test_stream_boundaries);
     tcase_add_test(tc, test_large_buffer);
     return tc;
 }
@@ -152,7 +184,8 @@ extern Suite *suite_crc32c(void);
 Suite *suite_crc32c(void)
 {
     Suite *s = suite_create("crc32c");
-    suite_add_tcase(s, crc_tcase("default_path", 0));
-    suite_add_tcase(s, crc_tcase("software", 1));
+    suite_add_tcase(s, crc_tcase("default_path", MPT_CRC32C_AUTO));
+    suite_add_tcase(s, crc_tcase("hw_one_stream", MPT_CRC32C_HW_ONE_STREAM));
+    suite_add_tcase(s, crc_tcase("software", MPT_CRC32C_SOFTWARE));
     return s;
 }
