@@ -10,6 +10,7 @@
 #   NVCC        the CUDA compiler                                  ($(CUDA_HOME)/bin/nvcc)
 #   GPU_ARCHS   SM versions `make gpu` compiles for                (80 90)
 #   NO_DEPS     1 skips the check for missing Debian packages      (0)
+#   HAVE_CUPTI_HEADERS  0 builds libmptrace.so without CUPTI capture  (1 when the toolkit has cupti.h)
 #   PREFIX, DESTDIR  where `make install` puts things             (/usr/local, empty)
 #
 # Targets:
@@ -190,7 +191,7 @@ SIM_DIR         := $(BUILD)/sim
 SIM_CUDA_LIBDIR := $(if $(wildcard $(CUDA_HOME)/lib64/libcublasLt.so),$(CUDA_HOME)/lib64,$(SIM_DIR))
 OPENBLAS_CFLAGS  = $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS    = $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
-SIM_COMMON      := sim/sim_notice.c
+SIM_COMMON      := sim/sim_notice.c sim/sim_grid.c
 SIM_CUDART_SRC  := $(wildcard sim/cudart_*.c) $(SIM_COMMON)
 SIM_CUBLAS_SRC  := $(wildcard sim/cublas_*.c) sim/gemm_kernel.c $(SIM_COMMON)
 SIM_LT_SRC      := $(wildcard sim/cublaslt_*.c) sim/cublas_types.c sim/gemm_kernel.c $(SIM_COMMON)
@@ -224,6 +225,13 @@ $(SIM_DIR)/libcublasLt.so.13: $(SIM_LT_SRC:%.c=$(BUILD)/obj/%.o) $(CORE_LIB) sim
 	$(SIM_SO_LINK) $(OPENBLAS_LIBS) -lm
 $(SIM_DIR)/%.so: $(SIM_DIR)/%.so.13
 	ln -sf $(<F) $@
+# libcuda.so.1: only the driver calls libmptrace.so's GPU statistics path makes (docs/simcuda.md),
+# so that path runs on the CPU; unversioned exports, as NVIDIA's.
+SIM_DRIVER := $(SIM_DIR)/libcuda.so.1
+$(SIM_DRIVER): $(BUILD)/obj/sim/cuda_driver.o $(BUILD)/obj/sim/sim_grid.o sim/libcuda.map
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(@F) -Wl,--version-script=sim/libcuda.map \
+	  -Wl,--no-undefined -o $@ $(filter %.o,$^)
 
 # Test programs: real headers, the CUDA libraries' link-time names, no rpath: they run on
 # whatever LD_LIBRARY_PATH points at (the sim suites point it at $(SIM_DIR)).
@@ -235,8 +243,8 @@ $(BUILD)/tests/programs/%: tests/programs/%.cu
 	$(NVCC) -std=c++17 -O1 -arch=sm_90 -cudart shared $(SIM_CUDA_FLAGS) $< -o $@
 
 .SECONDARY: $(SIM_PROG_SRC:%.c=$(BUILD)/obj/%.o)
-$(TEST_BIN): | $(SIM_LIBS) $(SIM_PROGS) $(SIM_NVCC_PROGS)
-all: $(SIM_LIBS) $(SIM_LINKS) $(SIM_PROGS) $(SIM_NVCC_PROGS)
+$(TEST_BIN): | $(SIM_LIBS) $(SIM_DRIVER) $(SIM_PROGS) $(SIM_NVCC_PROGS)
+all: $(SIM_LIBS) $(SIM_DRIVER) $(SIM_LINKS) $(SIM_PROGS) $(SIM_NVCC_PROGS)
 endif
 # ---- end simcuda ----
 
@@ -299,8 +307,9 @@ endif
 # libmptcore.a. Its pure modules (everything but the hooks) also form libmptipx.a, which the unit
 # runner links to test them in-process. Under `make asan` the library is sanitized too and the
 # end-to-end tests run the (sanitized) test programs with ASAN_OPTIONS=verify_asan_link_order=0,
-# so the interposer runs under ASan inside them. `make gpu` compiles interposer/gpu_stats.cu.
-# `make install` installs mptrace, libmptrace.so and simcuda under $(DESTDIR)$(PREFIX).
+# so the interposer runs under ASan inside them. `make gpu` builds the GPU statistics kernel's
+# fatbin next to the library. `make install` installs mptrace, libmptrace.so (and the fatbin when
+# built) and simcuda under $(DESTDIR)$(PREFIX).
 PREFIX  ?= /usr/local
 DESTDIR ?=
 ifeq ($(HAVE_CUDA_HEADERS),1)
@@ -340,11 +349,42 @@ $(IPX_NESTED): $(BUILD)/obj/tests/programs/ipx_lib/nested_cublas.o | $(SIM_LINKS
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libcublas.so.13 -Wl,--version-script=sim/libcublas.map \
 	  -o $@ $< -L$(SIM_DIR) -lcublasLt -lcudart
 $(TEST_BIN): | $(IPX_NESTED)
+# libcaptureshim.so: says every created stream is capturing a graph (simcuda never captures),
+# preloaded after libmptrace.so by the GPU-path suite's graph-capture test.
+IPX_CAPTURE_SHIM := $(BUILD)/tests/programs/ipx_lib/libcaptureshim.so
+$(IPX_CAPTURE_SHIM): $(BUILD)/obj/tests/programs/ipx_lib/capture_shim.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=sim/libcudart.map -o $@ $<
+$(TEST_BIN): | $(IPX_CAPTURE_SHIM)
 
-ifeq ($(HAVE_NVCC),1)
-GPU_OBJ += $(BUILD)/gpu/interposer/gpu_stats.o
+# CUPTI (interposer/cupti_injection.c) is compiled against CUPTI's headers when the toolkit has
+# them (HAVE_CUPTI_HEADERS=0 builds the stub that only says so); libcupti itself is dlopen'ed at
+# run time, never linked. libfakecupti.so: the stand-in libcupti the CUPTI suite drives it with.
+CUPTI_INC := $(firstword $(foreach d,$(CUDA_HOME)/include $(CUDA_HOME)/extras/CUPTI/include,$(if $(wildcard $(d)/cupti_callbacks.h),$(d))))
+HAVE_CUPTI_HEADERS ?= $(if $(CUPTI_INC),1,0)
+ifeq ($(HAVE_CUPTI_HEADERS),1)
+IPX_CUPTI_OBJ  := $(addprefix $(BUILD)/obj/,interposer/cupti_injection.o tests/unit/test_interposer_cupti.o tests/programs/ipx_lib/fake_cupti.o)
+IPX_FAKE_CUPTI := $(BUILD)/tests/programs/ipx_lib/libfakecupti.so
+$(IPX_CUPTI_OBJ): CPPFLAGS += -isystem $(CUPTI_INC) -DMPT_HAVE_CUPTI_HEADERS=1
+$(IPX_FAKE_CUPTI): $(BUILD)/obj/tests/programs/ipx_lib/fake_cupti.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libcupti.so.13 -o $@ $<
+$(TEST_BIN): | $(IPX_FAKE_CUPTI)
+all: $(IPX_FAKE_CUPTI)
 endif
-all: $(IPX_SO) $(IPX_LIB) $(IPX_NESTED)
+
+# The GPU statistics kernel as a fatbin next to the library (gpu_ring.c loads it with
+# cuModuleLoadData): SASS for GPU_ARCHS and PTX for the last of them. Built by `make gpu`.
+IPX_FATBIN := $(BUILD)/lib/mptrace-stats.fatbin
+ifeq ($(HAVE_NVCC),1)
+$(IPX_FATBIN): interposer/gpu_stats.cu interposer/gpu_stats_kernel.cu interposer/gpu_stats.h \
+               core/fpformat.h core/fpformat_inline.h sim/mpt_kernel.h
+	@mkdir -p $(@D)
+	$(NVCC) -std=c++17 -O3 -I. -fatbin $(NVCC_ARCH) \
+	  -gencode arch=compute_$(lastword $(GPU_ARCHS)),code=compute_$(lastword $(GPU_ARCHS)) $< -o $@
+GPU_OBJ += $(IPX_FATBIN)
+endif
+all: $(IPX_SO) $(IPX_LIB) $(IPX_NESTED) $(IPX_CAPTURE_SHIM)
 endif
 
 .PHONY: install
@@ -352,7 +392,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/mptrace/sim
 	install -m 755 $(BUILD)/bin/mptrace $(DESTDIR)$(PREFIX)/bin/mptrace
 	$(if $(IPX_SO),install -m 755 $(IPX_SO) $(DESTDIR)$(PREFIX)/lib/libmptrace.so)
-	$(if $(SIM_LIBS),install -m 755 $(SIM_LIBS) $(DESTDIR)$(PREFIX)/lib/mptrace/sim/)
+	$(if $(IPX_FATBIN),if [ -f $(IPX_FATBIN) ]; then install -m 644 $(IPX_FATBIN) $(DESTDIR)$(PREFIX)/lib/; fi)
+	$(if $(SIM_LIBS),install -m 755 $(SIM_LIBS) $(SIM_DRIVER) $(DESTDIR)$(PREFIX)/lib/mptrace/sim/)
 	$(if $(SIM_LIBS),for l in $(notdir $(SIM_LIBS)); do ln -sf $$l $(DESTDIR)$(PREFIX)/lib/mptrace/sim/$${l%.13}; done)
 # ---- end interposer ----
 
@@ -419,6 +460,7 @@ config:
 	@echo "CUDA_HOME    $(CUDA_HOME)"
 	@echo "CUDA headers $(if $(filter 1,$(HAVE_CUDA_HEADERS)),✓ found (format oracle tests run),✗ missing (oracle tests SKIP))"
 	@echo "nvcc         $(if $(filter 1,$(HAVE_NVCC)),✓ $(NVCC) (GPU parts compiled by make gpu),✗ not found (GPU parts not compiled))"
+	@echo "CUPTI        $(if $(filter 1,$(HAVE_CUPTI_HEADERS)),✓ headers found (CUPTI capture built into libmptrace.so),✗ no cupti.h (libmptrace.so built without CUPTI capture))"
 	@echo "check        $(or $(PKG_CHECK),✗ missing: make deps)"
 	@echo "WERROR       $(WERROR)   SANITIZE $(SANITIZE)"
 

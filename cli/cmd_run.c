@@ -3,7 +3,9 @@
  *
  * The launcher does nothing to the program but its environment: LD_PRELOAD gets the library
  * (the user's entries kept after it), NVTX_INJECTION64_PATH names it (NVTX's own injection
- * mechanism), --sim puts simcuda first on LD_LIBRARY_PATH, and the options become MPTRACE_*
+ * mechanism), so does CUDA_INJECTION64_PATH without --sim (the CUDA driver's, for CUPTI callbacks
+ * of statically linked programs; a value the user set is kept), --sim puts simcuda first on
+ * LD_LIBRARY_PATH, and the options become MPTRACE_*
  * variables the library reads (docs/interposer.md has the table). stdin, stdout and stderr are
  * the program's; the launcher speaks only on stderr, prefixed "mptrace:". Signals sent to the
  * launcher are forwarded; a terminal's Ctrl-C reaches the program directly (same process group)
@@ -66,6 +68,9 @@ static void usage(FILE *out)
 "      --no-nvtx         do not receive NVTX (layers then come from call sites)\n"
 "      --no-kernels      no kernel-launch records\n"
 "      --no-memory       no memcpy/memset records\n"
+"      --no-cupti        do not set CUDA_INJECTION64_PATH (no CUPTI callbacks, which on GPUs\n"
+"                        record the launches, copies and syncs of programs linked with the\n"
+"                        static CUDA runtime)\n"
 "      --tui             show the run live in the TUI (its output goes to FILE.log)\n"
 "  -q, --quiet           no 'mptrace:' lines from the launcher or the library\n"
 "  -h, --help            this text\n\n"
@@ -77,10 +82,16 @@ static void usage(FILE *out)
 "  MPTRACE_LAYERS, MPTRACE_STEP_PATTERN, MPTRACE_ANOMALY_FACTOR, MPTRACE_SEED,\n"
 "  MPTRACE_CALLSITE_DEPTH, MPTRACE_STATS (0: --no-stats), MPTRACE_KERNELS, MPTRACE_MEMORY,\n"
 "  MPTRACE_QUIET, MPTRACE_DISABLE (1: pure pass-through), MPTRACE_HOST_READABLE (auto; 1:\n"
-"  read operands on the host, as on simcuda; 0: never), MPTRACE_ROOT_PID and\n"
+"  read operands on the host, as on simcuda; 0: never), MPTRACE_GPU_STATS (auto; 0: no\n"
+"  GPU statistics path), MPTRACE_GPU_RING (result slots per CUDA context, 1024),\n"
+"  MPTRACE_GPU_KERNELS (the statistics kernels' fatbin; default: mptrace-stats.fatbin\n"
+"  next to the library), MPTRACE_ROOT_PID and\n"
 "  MPTRACE_MANIFEST (the launcher's bookkeeping), MPTRACE_LIB (the library to use instead\n"
-"  of the one next to this executable). The launcher sets LD_PRELOAD,\n"
-"  NVTX_INJECTION64_PATH and, with --sim, LD_LIBRARY_PATH.\n\n"
+"  of the one next to this executable), MPTRACE_CUPTI (0: --no-cupti), MPTRACE_CUPTI_LIB\n"
+"  (the libcupti to load instead of libcupti.so.13). The launcher sets LD_PRELOAD,\n"
+"  NVTX_INJECTION64_PATH, CUDA_INJECTION64_PATH (not with --sim, nor when already set:\n"
+"  another tool's injection is kept and CUPTI capture is off) and, with --sim,\n"
+"  LD_LIBRARY_PATH.\n\n"
 "exit status: the program's; 128 + N when it was killed by signal N; 127 when it could\n"
 "not be started; 2 for a usage error. docs/interposer.md has the details.\n");
 }
@@ -142,7 +153,7 @@ static int have_gpu(void)
 
 typedef struct run_opts {
     const char *output;
-    int sim, tui, quiet, no_nvtx;
+    int sim, tui, quiet, no_nvtx, no_cupti;
     const char *env[16][2]; /* MPTRACE_* to set */
     int nenv;
 } run_opts;
@@ -171,7 +182,7 @@ static int check_uint(const char *opt, const char *v)
 enum {
     OPT_SIM = 256, OPT_EVERY, OPT_FULL, OPT_NO_INPUTS, OPT_SAMPLE, OPT_LAYERS, OPT_STEP_PATTERN,
     OPT_ANOMALY, OPT_SEED, OPT_DEPTH, OPT_NO_STATS, OPT_NO_NVTX, OPT_NO_KERNELS, OPT_NO_MEMORY,
-    OPT_TUI
+    OPT_TUI, OPT_NO_CUPTI
 };
 
 static const struct option long_opts[] = {
@@ -190,6 +201,7 @@ static const struct option long_opts[] = {
     {"no-nvtx", no_argument, NULL, OPT_NO_NVTX},
     {"no-kernels", no_argument, NULL, OPT_NO_KERNELS},
     {"no-memory", no_argument, NULL, OPT_NO_MEMORY},
+    {"no-cupti", no_argument, NULL, OPT_NO_CUPTI},
     {"tui", no_argument, NULL, OPT_TUI},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -244,6 +256,10 @@ static int parse(int argc, char **argv, run_opts *o)
         case OPT_NO_NVTX: o->no_nvtx = 1; break;
         case OPT_NO_KERNELS: set_opt(o, "MPTRACE_KERNELS", "0"); break;
         case OPT_NO_MEMORY: set_opt(o, "MPTRACE_MEMORY", "0"); break;
+        case OPT_NO_CUPTI:
+            o->no_cupti = 1;
+            set_opt(o, "MPTRACE_CUPTI", "0");
+            break;
         default:
             if (optopt && optopt < 256)
                 fprintf(stderr, "mptrace: option -%c %s\n", optopt,
@@ -339,6 +355,22 @@ static int wait_status(pid_t pid, const char *prog, int quiet)
     return 1;
 }
 
+/* Whether to name the library in CUDA_INJECTION64_PATH: on GPUs (not --sim: simcuda has no
+ * driver to read it), unless --no-cupti or MPTRACE_CUPTI=0, and not over another tool's value
+ * (Nsight and others inject the same way; one injection library per process), which is kept
+ * with one line saying what is lost. */
+static int cupti_injection(const run_opts *o, const char *lib)
+{
+    const char *off = getenv("MPTRACE_CUPTI"), *user = getenv("CUDA_INJECTION64_PATH");
+    if (o->sim || o->no_cupti || (off && !strcmp(off, "0"))) return 0;
+    if (!user || !*user) return 1;
+    if (strcmp(user, lib) != 0 && !o->quiet)
+        fprintf(stderr, "mptrace: CUDA_INJECTION64_PATH is already set (%s): another tool owns "
+                        "the CUDA injection, so CUPTI capture (launches, copies and syncs of "
+                        "programs linked with the static CUDA runtime) is off\n", user);
+    return 0;
+}
+
 int mpt_cmd_run(int argc, char **argv)
 {
     run_opts o;
@@ -361,6 +393,8 @@ int mpt_cmd_run(int argc, char **argv)
     if (!o.sim && !have_gpu() && !o.quiet)
         fprintf(stderr, "mptrace: no CUDA device found (no NVIDIA driver on this machine). To "
                         "run on the CPU with simcuda:\n  mptrace --sim %s ...\n", prog_argv[0]);
+
+    int cupti = cupti_injection(&o, lib);
 
     /* The manifest (the traces the run writes, one per line, appended by the library): an
      * unlinked temporary file the launcher keeps open, named for the programs through /proc,
@@ -420,6 +454,7 @@ int mpt_cmd_run(int argc, char **argv)
 #endif
         prepend_env("LD_PRELOAD", lib);
         if (!o.no_nvtx) setenv("NVTX_INJECTION64_PATH", lib, 1);
+        if (cupti) setenv("CUDA_INJECTION64_PATH", lib, 1);
         if (o.sim) prepend_env("LD_LIBRARY_PATH", sim);
         if (o.tui) {
             snprintf(log_path, sizeof log_path, "%s.log", out);

@@ -140,6 +140,10 @@ typedef enum mpt_step_phase { MPT_STEP_BEGIN = 0, MPT_STEP_END = 1 } mpt_step_ph
 /* Set when mptrace inferred the value (e.g. a skip seen from non-finite gradients) rather than
  * the program reporting it. */
 #define MPT_SCALAR_INFERRED (1u << 0)
+/* Set when mptrace read the value from the device memory of PyTorch GradScaler's
+ * amp_update_scale kernel (scale: the scale the step used; skip: its found_inf != 0) rather than
+ * from the program's marks. Readers that do not know it treat the value as reported. */
+#define MPT_SCALAR_GRADSCALER (1u << 1)
 
 typedef enum mpt_mem_kind {
     MPT_MEM_UNKNOWN = 0,

@@ -111,6 +111,8 @@ int mpt_ipx_config_parse(mpt_ipx_config *c, mpt_ipx_getenv_fn get, char *err, si
     c->memory = 1;
     c->callsite_depth = 2;
     c->host_readable = -1;
+    c->gpu_stats = -1;
+    c->gpu_ring = MPT_IPX_DEFAULT_GPU_RING;
     if (err && errlen) err[0] = '\0';
     char dummy[8];
     parse_state ps = {get, err ? err : dummy, err ? errlen : sizeof dummy, 0};
@@ -134,6 +136,15 @@ int mpt_ipx_config_parse(mpt_ipx_config *c, mpt_ipx_getenv_fn get, char *err, si
         note(&ps, parse_bool("MPTRACE_HOST_READABLE", v, &c->host_readable, msg, sizeof msg), msg);
         if (c->host_readable != 0 && c->host_readable != 1) c->host_readable = -1;
     }
+    v = get("MPTRACE_GPU_STATS");
+    if (v && strcmp(v, "auto") != 0) {
+        char msg[256];
+        note(&ps, parse_bool("MPTRACE_GPU_STATS", v, &c->gpu_stats, msg, sizeof msg), msg);
+        if (c->gpu_stats != 0 && c->gpu_stats != 1) c->gpu_stats = -1;
+    }
+    get_long(&ps, "MPTRACE_GPU_RING", 2, 65536, &c->gpu_ring);
+    if ((v = get("MPTRACE_GPU_KERNELS")) != NULL && strlen(v) < sizeof c->gpu_kernels)
+        snprintf(c->gpu_kernels, sizeof c->gpu_kernels, "%s", v);
     if ((v = get("MPTRACE_SEED")) != NULL) {
         char *end;
         errno = 0;

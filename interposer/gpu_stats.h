@@ -14,6 +14,15 @@
 
 #define MPT_GPU_NARROW 4 /* fp16, bf16, e4m3, e5m2: the order of mpt_narrow */
 
+/* The kernel's `layout` bits. */
+#define MPT_GPU_ROW_MAJOR 1 /* element (r, c) at r * ld + c (else c * ld + r) */
+#define MPT_GPU_PTR_ARRAY 2 /* `data`: a device array of `batch` matrix pointers (no stride) */
+
+/* The storage types the kernel reads (the host reducer also reads fp64). */
+#define MPT_GPU_DTYPE_OK(t)                                                                        \
+    ((t) == MPT_DT_F32 || (t) == MPT_DT_F16 || (t) == MPT_DT_BF16 || (t) == MPT_DT_E4M3 ||         \
+     (t) == MPT_DT_E5M2)
+
 /* Zero-initialised before the launch (every field's "nothing seen" is 0). */
 typedef struct mpt_gpu_stats {
     unsigned long long count, nan, pinf, ninf, zero, subnormal;

@@ -1,12 +1,16 @@
 /*
  * The GPU statistics kernel, in the one-source convention (sim/mpt_kernel.h): nvcc builds it
- * for the GPU (interposer/gpu_stats.cu includes this file), gcc builds it as host code that
- * simcuda's cudaLaunchKernel runs, which is how its logic is tested on a machine without a GPU
- * (tests/programs/ipx_gpu_stats.c checks it against the host reducer, core/tensor_stats.h).
+ * for the GPU (interposer/gpu_stats.cu includes this file; `make gpu` makes the fatbin
+ * libmptrace.so loads through the driver API, interposer/gpu_ring.c), gcc builds it as host code
+ * that simcuda runs: through cudaLaunchKernel in tests/programs/ipx_gpu_stats.c, which checks it
+ * against the host reducer (core/tensor_stats.h), and through simcuda's libcuda cuLaunchKernel
+ * inside libmptrace.so itself (interposer/gpu_sim_image.c), which is how the whole GPU path is
+ * tested on a machine without a GPU.
  *
- * One pass over a (strided, batched, column- or row-major) fp32/fp16/bf16 matrix, every result
- * merged into one mpt_gpu_stats with global atomics (the CPU model has no shared memory, and the
- * convention keeps to it). Each thread walks a contiguous chunk, keeps its counts, sums and
+ * One pass over a (strided or pointer-array batched, column- or row-major) fp32/fp16/bf16/fp8
+ * matrix (fp64 is left to the host reducer: its keys and narrow roundings need 64 bits), every
+ * result merged into one mpt_gpu_stats with global atomics (the CPU model has no shared memory,
+ * and the convention keeps to it). Each thread walks a contiguous chunk, keeps its counts, sums and
  * extrema in registers and the histogram as runs of equal buckets, and publishes them once per
  * chunk (per bucket change for the histogram), so the atomics are few next to the reads.
  *
@@ -66,23 +70,48 @@ static MPT_DEVICE inline float ipx_load(const void *data, int dtype, long long i
 {
     if (dtype == MPT_DT_F16) return mpt_f16_to_f32(((const unsigned short *)data)[i]);
     if (dtype == MPT_DT_BF16) return mpt_bf16_to_f32(((const unsigned short *)data)[i]);
+    if (dtype == MPT_DT_E4M3) return mpt_e4m3_to_f32(((const unsigned char *)data)[i]);
+    if (dtype == MPT_DT_E5M2) return mpt_e5m2_to_f32(((const unsigned char *)data)[i]);
     return ((const float *)data)[i];
 }
 
-MPT_GLOBAL void mpt_gpu_stats_kernel(const void *data, int dtype, long long rows, long long cols,
-                                     long long ld, long long batch, long long stride, int row_major,
-                                     int full, mpt_gpu_stats *out);
-MPT_GLOBAL void mpt_gpu_stats_kernel(const void *data, int dtype, long long rows, long long cols,
-                                     long long ld, long long batch, long long stride, int row_major,
-                                     int full, mpt_gpu_stats *out)
+/* Smallest normal magnitude of the stored type (what "subnormal in its own dtype" means). */
+static MPT_DEVICE inline float ipx_own_min_normal(int dtype)
 {
+    switch (dtype) {
+    case MPT_DT_F16: return 6.103515625e-05f;  /* 2^-14 */
+    case MPT_DT_E4M3: return 0.015625f;        /* 2^-6 */
+    case MPT_DT_E5M2: return 6.103515625e-05f; /* 2^-14 */
+    default: return 1.17549435e-38f;           /* fp32, bf16: 2^-126 */
+    }
+}
+
+/* The driver API finds the kernel by name: unmangled under nvcc (the fatbin's symbol). */
+#if defined(__CUDACC__) && defined(__cplusplus)
+#define IPX_KERNEL_LINKAGE extern "C"
+#else
+#define IPX_KERNEL_LINKAGE
+#endif
+
+/* layout bits: MPT_GPU_ROW_MAJOR, MPT_GPU_PTR_ARRAY (interposer/gpu_stats.h). */
+IPX_KERNEL_LINKAGE MPT_GLOBAL void mpt_gpu_stats_kernel(const void *data, int dtype, long long rows,
+                                                        long long cols, long long ld,
+                                                        long long batch, long long stride,
+                                                        int layout, int full, mpt_gpu_stats *out);
+IPX_KERNEL_LINKAGE MPT_GLOBAL void mpt_gpu_stats_kernel(const void *data, int dtype, long long rows,
+                                                        long long cols, long long ld,
+                                                        long long batch, long long stride,
+                                                        int layout, int full, mpt_gpu_stats *out)
+{
+    int row_major = (layout & MPT_GPU_ROW_MAJOR) != 0;
+    int ptr_array = (layout & MPT_GPU_PTR_ARRAY) != 0;
     long long per = rows * cols, total = per * batch;
     long long nthreads = (long long)MPT_GRID_DIM_X * MPT_BLOCK_DIM_X;
     long long g = (long long)MPT_BLOCK_IDX_X * MPT_BLOCK_DIM_X + MPT_THREAD_IDX_X;
     long long chunk = (total + nthreads - 1) / nthreads;
     long long lo = g * chunk, hi = lo + chunk < total ? lo + chunk : total;
     if (lo >= hi) return;
-    float own_min_normal = dtype == MPT_DT_F16 ? 6.103515625e-05f : 1.17549435e-38f;
+    float own_min_normal = ipx_own_min_normal(dtype);
     unsigned long long n_nan = 0, n_pinf = 0, n_ninf = 0, n_zero = 0, n_sub = 0;
     unsigned long long narrow[MPT_GPU_NARROW][3] = {{0}};
     unsigned int absmax = 0, max_key = 0, min_inv = 0, minnz_inv = 0;
@@ -95,8 +124,9 @@ MPT_GLOBAL void mpt_gpu_stats_kernel(const void *data, int dtype, long long rows
             r = rem / cols, c = rem - r * cols;
         else
             c = rem / rows, r = rem - c * rows;
-        long long off = b * stride + (row_major ? r * ld + c : c * ld + r);
-        float x = ipx_load(data, dtype, off);
+        long long off = row_major ? r * ld + c : c * ld + r;
+        float x = ptr_array ? ipx_load(((const void *const *)data)[b], dtype, off)
+                            : ipx_load(data, dtype, b * stride + off);
         unsigned int bits = mpt_f32_bits(x), abits = bits & 0x7fffffffu;
         int bucket;
         if (abits > 0x7f800000u) {
@@ -160,7 +190,11 @@ MPT_GLOBAL void mpt_gpu_stats_kernel(const void *data, int dtype, long long rows
                 if (narrow[n][k]) MPT_ATOMIC_ADD_U64(&out->narrow[n][k], narrow[n][k]);
     }
 }
+/* libmptrace.so defines MPT_GPU_STATS_NO_REGISTER: it must not call the CUDA runtime's
+ * registration at load time, and hands the kernel to simcuda's libcuda itself (gpu_sim_image.c). */
+#ifndef MPT_GPU_STATS_NO_REGISTER
 MPT_SIM_KERNEL(mpt_gpu_stats_kernel, const void *, int, long long, long long, long long, long long,
                long long, int, int, mpt_gpu_stats *)
+#endif
 
 #endif

@@ -10,9 +10,11 @@
  *    as MEMORY records: a host-to-device copy is one way a NaN gets into a model;
  *  - synchronisation: cudaDeviceSynchronize, cudaStreamSynchronize, and device-to-host copies,
  *    which mark step boundaries for automatic step detection.
+ *  - PyTorch GradScaler's amp_update_scale_cuda_kernel: its scale and found_inf as SCALAR
+ *    records (below, before the launch family).
  * Only calls that succeed are recorded. Programs linked with the static runtime call none of
- * these through the dynamic linker: on a GPU, CUPTI callbacks would be the way (not built here;
- * see docs/interposer.md).
+ * these through the dynamic linker: on a GPU, cupti_injection.c records them from CUPTI's
+ * driver-API callbacks instead (compile-only here; see docs/interposer.md).
  */
 #include <cuda_runtime_api.h>
 #include <pthread.h>
@@ -88,6 +90,52 @@ static void launched(const void *func, dim3 grid, dim3 block, size_t shared, cud
     mpt_ipx_record_kernel(func, NULL, (uint64_t)(uintptr_t)stream, g, b, (uint32_t)shared);
 }
 
+/*
+ * PyTorch GradScaler's scale update (aten/src/ATen/native/cuda/AmpKernels.cu):
+ *   __global__ void amp_update_scale_cuda_kernel(float *current_scale, int *growth_tracker,
+ *                                                const float *found_inf, double growth_factor,
+ *                                                double backoff_factor, int growth_interval)
+ * launched <<<1, 1>>> on the current stream at scaler.update(). Recognised by name (mangled or
+ * not: the name is a substring of both), once per function address. Before the launch
+ * overwrites *current_scale, mpt_ipx_scaler_update (recorder_gpu.c) records the scale the step
+ * used and found_inf (read directly when memory is host-readable, else copied through the GPU
+ * ring on the same stream).
+ */
+#define SCALER_SLOTS 256
+static pthread_mutex_t scaler_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    const void *func;
+    int is_scaler;
+} scaler_cache[SCALER_SLOTS];
+
+static int is_scaler_kernel(const void *func)
+{
+    if (!func) return 0;
+    size_t h = (size_t)(((uintptr_t)func * 0x9e3779b97f4a7c15ull) >> 56) & (SCALER_SLOTS - 1);
+    pthread_mutex_lock(&scaler_mu);
+    int known = scaler_cache[h].func == func, v = scaler_cache[h].is_scaler;
+    pthread_mutex_unlock(&scaler_mu);
+    if (known) return v;
+    char buf[512];
+    const char *name = mpt_ipx_cuda_func_name(func);
+    if (!name && mpt_ipx_symbolize(func, 0, buf, sizeof buf) > 0) name = buf;
+    v = name && strstr(name, "amp_update_scale_cuda_kernel") != NULL;
+    pthread_mutex_lock(&scaler_mu);
+    scaler_cache[h].func = func;
+    scaler_cache[h].is_scaler = v;
+    pthread_mutex_unlock(&scaler_mu);
+    return v;
+}
+
+static void before_launch(const void *func, void **args, cudaStream_t stream)
+{
+    /* args has as many entries as the kernel has parameters: read them only once the kernel is
+     * known to be the scaler's (six) */
+    if (args && is_scaler_kernel(func) && args[0] && args[2])
+        mpt_ipx_scaler_update((uint64_t)(uintptr_t)stream, *(float *const *)args[0],
+                              *(const float *const *)args[2]);
+}
+
 /* Pass-through unless recording; the guard keeps a runtime that launches through another
  * hooked entry point from being recorded twice. */
 #define LAUNCH(name, ARGS, FUNC, GRID, BLOCK, SHARED, STREAM)                                    \
@@ -95,6 +143,7 @@ static void launched(const void *func, dim3 grid, dim3 block, size_t shared, cud
     if (!real_fn) return cudaErrorInitializationError;                                           \
     mpt_ipx_thread *t;                                                                           \
     if (!mpt_ipx_enter(&t)) return real_fn ARGS;                                                 \
+    before_launch(FUNC, launch_args, STREAM);                                                    \
     cudaError_t st = real_fn ARGS;                                                               \
     if (st == cudaSuccess) launched(FUNC, GRID, BLOCK, SHARED, STREAM);                          \
     mpt_ipx_leave(t);                                                                            \
@@ -103,6 +152,7 @@ static void launched(const void *func, dim3 grid, dim3 block, size_t shared, cud
 MPT_IPX_EXPORT cudaError_t cudaLaunchKernel(const void *func, dim3 gridDim, dim3 blockDim,
                                             void **args, size_t sharedMem, cudaStream_t stream)
 {
+    void **launch_args = args;
     LAUNCH(cudaLaunchKernel, (func, gridDim, blockDim, args, sharedMem, stream), func, gridDim,
            blockDim, sharedMem, stream)
 }
@@ -110,6 +160,7 @@ MPT_IPX_EXPORT cudaError_t cudaLaunchKernel(const void *func, dim3 gridDim, dim3
 MPT_IPX_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void *func, dim3 gridDim, dim3 blockDim,
                                                  void **args, size_t sharedMem, cudaStream_t stream)
 {
+    void **launch_args = args;
     LAUNCH(cudaLaunchKernel_ptsz, (func, gridDim, blockDim, args, sharedMem, stream), func,
            gridDim, blockDim, sharedMem, stream)
 }
@@ -118,6 +169,7 @@ MPT_IPX_EXPORT cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t *config,
                                                void **args)
 {
     dim3 zero = {0, 0, 0};
+    void **launch_args = args;
     LAUNCH(cudaLaunchKernelExC, (config, func, args), func, config ? config->gridDim : zero,
            config ? config->blockDim : zero, config ? config->dynamicSmemBytes : 0,
            config ? config->stream : NULL)
@@ -127,6 +179,7 @@ MPT_IPX_EXPORT cudaError_t cudaLaunchKernelExC_ptsz(const cudaLaunchConfig_t *co
                                                     const void *func, void **args)
 {
     dim3 zero = {0, 0, 0};
+    void **launch_args = args;
     LAUNCH(cudaLaunchKernelExC_ptsz, (config, func, args), func,
            config ? config->gridDim : zero, config ? config->blockDim : zero,
            config ? config->dynamicSmemBytes : 0, config ? config->stream : NULL)
@@ -172,6 +225,7 @@ static const void *host_of(cudaKernel_t k)
 MPT_IPX_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t kernel, dim3 gridDim, dim3 blockDim,
                                               void **args, size_t sharedMem, cudaStream_t stream)
 {
+    void **launch_args = args;
     LAUNCH(__cudaLaunchKernel, (kernel, gridDim, blockDim, args, sharedMem, stream),
            host_of(kernel), gridDim, blockDim, sharedMem, stream)
 }
@@ -180,6 +234,7 @@ MPT_IPX_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t kernel, dim3 gri
                                                    dim3 blockDim, void **args, size_t sharedMem,
                                                    cudaStream_t stream)
 {
+    void **launch_args = args;
     LAUNCH(__cudaLaunchKernel_ptsz, (kernel, gridDim, blockDim, args, sharedMem, stream),
            host_of(kernel), gridDim, blockDim, sharedMem, stream)
 }

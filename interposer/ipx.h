@@ -7,14 +7,18 @@
  *   recorder.c                           mpt_ipx_gemm_begin() and mpt_ipx_gemm_end(), which
  *                                        decide the statistics level (cost policy), measure
  *                                        (operand.c, sampling.c) and write the records;
+ *   recorder_gpu.c, gpu_ring.c           the same when memory is not host-readable: the
+ *                                        statistics kernel queued on the GEMM's stream through
+ *                                        the driver API, results drained later;
  *   nvtx_injection.c, nvtx_state.c      per-thread NVTX range path (the layer), marks (scalars);
  *   layer_names.c                        call-site names from the ELF symbol tables (libelf);
  *   step_detect.c                        which training step a call belongs to;
  *   session.c                            the trace writer (opened lazily), exit, fatal signals,
  *                                        fork, and degrading to pass-through.
  *
- * Everything here is hidden: libmptrace.map exports only the intercepted CUDA symbols and
- * InitializeInjectionNvtx2, and the objects are compiled with -fvisibility=hidden. The pure
+ * Everything here is hidden: libmptrace.map exports only the intercepted CUDA symbols and the
+ * two injection entry points (InitializeInjectionNvtx2 for NVTX, InitializeInjection for CUPTI,
+ * cupti_injection.c), and the objects are compiled with -fvisibility=hidden. The pure
  * modules (everything but the hooks) are also linked into the unit-test runner.
  *
  * Rules every module keeps (ARCHITECTURE.md, decision 6): never exit, never write stdout, never
@@ -56,15 +60,20 @@ typedef struct mpt_ipx_config {
     int memory;             /* MPTRACE_MEMORY=0 clears it: no MEMORY records */
     int callsite_depth;     /* MPTRACE_CALLSITE_DEPTH: frames in a call-site layer name (1..8) */
     int host_readable;      /* MPTRACE_HOST_READABLE: -1 auto (simcuda), 0 never, 1 always */
+    int gpu_stats;          /* MPTRACE_GPU_STATS: -1 auto, 0 never, 1 wanted (unreadable memory:
+                             * statistics by the GPU kernel through the driver, gpu_ring.c) */
+    int gpu_ring;           /* MPTRACE_GPU_RING: result slots per CUDA context (2..65536) */
     int quiet;              /* MPTRACE_QUIET=1: no stderr line even when degrading */
     long root_pid;          /* MPTRACE_ROOT_PID: the process the launcher started, 0 unknown */
     char output[MPT_IPX_PATH_MAX];   /* MPTRACE_OUTPUT: trace path ("" = derived default) */
     char manifest[MPT_IPX_PATH_MAX]; /* MPTRACE_MANIFEST: file listing every trace written */
+    char gpu_kernels[MPT_IPX_PATH_MAX]; /* MPTRACE_GPU_KERNELS: the fatbin, "" next to us */
 } mpt_ipx_config;
 
 #define MPT_IPX_DEFAULT_EVERY 10
 #define MPT_IPX_DEFAULT_SAMPLE 64
 #define MPT_IPX_DEFAULT_ANOMALY 64.0
+#define MPT_IPX_DEFAULT_GPU_RING 1024
 #define MPT_IPX_DEFAULT_STEP_PATTERN "^(train[ _-]?step|step|iteration|iter)([ _:#=-]*[0-9]+)?$"
 
 typedef const char *(*mpt_ipx_getenv_fn)(const char *name);
@@ -285,6 +294,7 @@ typedef struct mpt_ipx_pending {
     uint32_t gen;
     int backward;            /* the layer is not recognisably forward */
     uint64_t signature;      /* shapes, types, layer: keys the absmax history */
+    int gpu;                 /* measured by the GPU path (recorder_gpu.c), not the host reducer */
 } mpt_ipx_pending;
 
 /* Before the real call: step, layer, policy, and what must be read before C is overwritten.
@@ -294,9 +304,31 @@ int mpt_ipx_gemm_begin(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending
 void mpt_ipx_gemm_end(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending *p, int ok);
 /* Forget per-layer history (fork child, tests). */
 void mpt_ipx_recorder_reset(void);
+/* Writes p's GEMM record with `level` (the most any operand got; NONE: p->skip says why). */
+int mpt_ipx_write_gemm(const mpt_ipx_gemm *g, const mpt_ipx_pending *p, mpt_stat_level level);
 
 /* The GEMM's signature for step detection (shapes, types, layer). */
 uint64_t mpt_ipx_gemm_signature(const mpt_ipx_gemm *g, uint32_t layer);
+
+/* The cost policy's alarm (recorder.c), shared by both statistics paths: records absmax for a
+ * GEMM signature and returns 1 when it jumped MPTRACE_ANOMALY_FACTOR times above that GEMM's
+ * history; raising the alarm makes every GEMM of `step` full until it ends. */
+int mpt_ipx_alarm_note(uint64_t signature, double absmax);
+void mpt_ipx_alarm_raise(int64_t step);
+
+/* ---- the GPU statistics path (recorder_gpu.c; the ring is gpu_ring.c) ---------------------- */
+
+/* 1 when this GEMM's statistics can be taken by the GPU path (memory not host-readable, path
+ * allowed by MPTRACE_GPU_STATS, ring usable in the current context). The first time it is not
+ * although wanted, says why once (stderr and a MESSAGE record). */
+int mpt_ipx_gpu_path(void);
+/* begin(): queue C's statistics before the library overwrites it (held until end()). */
+void mpt_ipx_gpu_begin_c(const mpt_ipx_gemm *g, mpt_ipx_pending *p, int full);
+/* end() on the GPU path: queue D (and, when full, A, B and the bias), write the records. */
+void mpt_ipx_gpu_end(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending *p, int ok);
+/* GradScaler's amp_update_scale kernel is about to run on `stream` with these arguments:
+ * record the scale it uses and whether it skips (found_inf), for the current step. */
+void mpt_ipx_scaler_update(uint64_t stream, const float *current_scale, const float *found_inf);
 
 /* ---- operands (operand.c) --------------------------------------------------------------------- */
 

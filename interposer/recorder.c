@@ -16,6 +16,11 @@
  * Pipeline: begin() takes the sequence number, step, layer and call site, reads alpha/beta and
  * whatever of C the policy needs (before the library overwrites it); the hook calls the real
  * function; end() measures D and the inputs, writes GEMM, then TENSOR and PRECISION records.
+ *
+ * Which reducer measures: the host reducer (operand.c) when device memory is host-readable
+ * (simcuda, MPTRACE_HOST_READABLE=1); else the GPU path (recorder_gpu.c: the statistics kernel
+ * queued on the GEMM's stream, results drained later) when it can run; else nothing, with skip
+ * reason "unreadable".
  */
 #include <math.h>
 #include <pthread.h>
@@ -24,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interposer/gpu_stats.h"
 #include "interposer/ipx.h"
 
 /* ---- per-GEMM history for the absmax alarm ----------------------------------------------------- */
@@ -80,6 +86,16 @@ static void raise_alarm(int64_t step)
         atomic_store(&anomaly_step, step);
     else
         atomic_store(&anomaly_budget, ANOMALY_BUDGET);
+}
+
+int mpt_ipx_alarm_note(uint64_t signature, double absmax)
+{
+    return hist_note(signature, absmax, mpt_ipx_config_get()->anomaly_factor);
+}
+
+void mpt_ipx_alarm_raise(int64_t step)
+{
+    raise_alarm(step);
 }
 
 static int want_full(const mpt_ipx_config *cfg, int64_t step)
@@ -226,9 +242,12 @@ int mpt_ipx_gemm_begin(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending
     p->callsite = g->return_address ? cached_id(t, w, gen, g->return_address, NULL) : 0;
     p->api = cached_id(t, w, gen, g->api, g->api);
 
-    /* Scalars: host pointers always readable; device pointers only when memory is. */
-    int readable = g->check == 0 && mpt_ipx_host_readable();
-    if (!g->scalars_on_device || readable) {
+    /* Scalars: host pointers always readable; device pointers only when memory is. Operands:
+     * the host reducer when memory is host-readable, else the GPU path when it can run. */
+    int host = g->check == 0 && mpt_ipx_host_readable();
+    p->gpu = !host && g->check == 0 && cfg->stats && mpt_ipx_gpu_path();
+    int readable = host || p->gpu;
+    if (!g->scalars_on_device || host) {
         p->alpha = read_scalar(g->scale_dtype, g->alpha);
         p->beta = read_scalar(g->scale_dtype, g->beta);
     } else {
@@ -241,6 +260,8 @@ int mpt_ipx_gemm_begin(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending
         p->skip = MPT_SKIP_UNSUPPORTED;
     } else if (!readable) {
         p->skip = MPT_SKIP_UNREADABLE;
+    } else if (p->gpu && !MPT_GPU_DTYPE_OK(g->d.dtype)) {
+        p->skip = MPT_SKIP_UNSUPPORTED; /* fp64 output: only the host reducer reads it */
     } else if (!selected) {
         p->skip = MPT_SKIP_FILTERED;
     } else if (mpt_ipx_stream_capturing && mpt_ipx_stream_capturing(g->stream)) {
@@ -256,6 +277,11 @@ int mpt_ipx_gemm_begin(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending
     if (p->level == MPT_LEVEL_NONE) return 0;
 
     /* C is an input when beta != 0, and the call overwrites it (C == D): measure it now. */
+    if (p->gpu) {
+        if (p->beta != 0 && g->c.rows > 0 && g->c.cols > 0 && MPT_GPU_DTYPE_OK(g->c.dtype))
+            mpt_ipx_gpu_begin_c(g, p, p->level == MPT_LEVEL_FULL && cfg->inputs);
+        return 0; /* no precision sample: not measured on the GPU path (docs/interposer.md) */
+    }
     if (p->beta != 0 && g->c.rows > 0 && g->c.cols > 0) {
         if (p->level == MPT_LEVEL_FULL && cfg->inputs) {
             p->c_full = malloc(sizeof *p->c_full);
@@ -304,8 +330,53 @@ static void cheap_from_full(const mpt_stats *s, mpt_cheap_stats *c)
     c->absmax = s->absmax;
 }
 
+int mpt_ipx_write_gemm(const mpt_ipx_gemm *g, const mpt_ipx_pending *p, mpt_stat_level max_level)
+{
+    uint32_t flags = 0;
+    if (g->bias) flags |= MPT_GEMM_HAS_BIAS;
+    if (!g->c_is_d) flags |= MPT_GEMM_C_NOT_D;
+    if (isnan(p->alpha) && g->scalars_on_device) flags |= MPT_GEMM_SCALARS_ON_DEVICE;
+    if (g->tf32_math) flags |= MPT_GEMM_TF32_MATH;
+    mpt_trace_gemm r = {
+        .seq = p->seq,
+        .ts_ns = p->ts,
+        .stream = g->stream,
+        .step = p->sc.step,
+        .tid = p->tid,
+        .ordinal = p->sc.ordinal,
+        .layer = p->layer,
+        .callsite = p->callsite,
+        .api = p->api,
+        .compute_raw = g->compute_raw,
+        .epilogue_raw = g->epilogue_raw,
+        .flags = flags,
+        .transa = (uint8_t)g->transa,
+        .transb = (uint8_t)g->transb,
+        .compute = g->compute,
+        .epilogue = g->epilogue,
+        .dtype_a = g->a.dtype,
+        .dtype_b = g->b.dtype,
+        .dtype_c = g->c.dtype,
+        .dtype_d = g->d.dtype,
+        .dtype_bias = g->bias ? g->bias_dtype : MPT_DT_UNKNOWN,
+        .level = max_level,
+        .skip = max_level == MPT_LEVEL_NONE ? p->skip : MPT_SKIP_NONE,
+        .m = g->m, .n = g->n, .k = g->k, .batch = g->batch,
+        .lda = g->a.ld, .ldb = g->b.ld, .ldc = g->c.ld, .ldd = g->d.ld,
+        .stride_a = g->a.stride, .stride_b = g->b.stride,
+        .stride_c = g->c.stride, .stride_d = g->d.stride,
+        .alpha = p->alpha,
+        .beta = p->beta,
+    };
+    return mpt_trace_writer_gemm(p->w, &r);
+}
+
 void mpt_ipx_gemm_end(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending *p, int ok)
 {
+    if (p->gpu && p->level != MPT_LEVEL_NONE) {
+        mpt_ipx_gpu_end(t, g, p, ok);
+        return;
+    }
     const mpt_ipx_config *cfg = mpt_ipx_config_get();
     mpt_trace_writer *w = p->w;
     mpt_stats *scratch = NULL;
@@ -349,45 +420,9 @@ void mpt_ipx_gemm_end(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending 
     if (level != MPT_LEVEL_NONE && (dc.nan || dc.inf))
         mpt_ipx_steps_note_nonfinite(p->sc.step, p->backward);
 
-    uint32_t flags = 0;
-    if (g->bias) flags |= MPT_GEMM_HAS_BIAS;
-    if (!g->c_is_d) flags |= MPT_GEMM_C_NOT_D;
-    if (isnan(p->alpha) && g->scalars_on_device) flags |= MPT_GEMM_SCALARS_ON_DEVICE;
-    if (g->tf32_math) flags |= MPT_GEMM_TF32_MATH;
     mpt_stat_level max_level = level;
     if (p->have_c_stats && p->c_level > max_level) max_level = p->c_level;
-    mpt_trace_gemm r = {
-        .seq = p->seq,
-        .ts_ns = p->ts,
-        .stream = g->stream,
-        .step = p->sc.step,
-        .tid = p->tid,
-        .ordinal = p->sc.ordinal,
-        .layer = p->layer,
-        .callsite = p->callsite,
-        .api = p->api,
-        .compute_raw = g->compute_raw,
-        .epilogue_raw = g->epilogue_raw,
-        .flags = flags,
-        .transa = (uint8_t)g->transa,
-        .transb = (uint8_t)g->transb,
-        .compute = g->compute,
-        .epilogue = g->epilogue,
-        .dtype_a = g->a.dtype,
-        .dtype_b = g->b.dtype,
-        .dtype_c = g->c.dtype,
-        .dtype_d = g->d.dtype,
-        .dtype_bias = g->bias ? g->bias_dtype : MPT_DT_UNKNOWN,
-        .level = max_level,
-        .skip = max_level == MPT_LEVEL_NONE ? p->skip : MPT_SKIP_NONE,
-        .m = g->m, .n = g->n, .k = g->k, .batch = g->batch,
-        .lda = g->a.ld, .ldb = g->b.ld, .ldc = g->c.ld, .ldd = g->d.ld,
-        .stride_a = g->a.stride, .stride_b = g->b.stride,
-        .stride_c = g->c.stride, .stride_d = g->d.stride,
-        .alpha = p->alpha,
-        .beta = p->beta,
-    };
-    if (mpt_trace_writer_gemm(w, &r) != 0) goto failed;
+    if (mpt_ipx_write_gemm(g, p, max_level) != 0) goto failed;
     if (level != MPT_LEVEL_NONE)
         write_tensor(w, p->seq, MPT_ROLE_D, &g->d, g->batch, level, &dc, scratch);
     if (p->have_c_stats)

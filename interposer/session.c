@@ -8,6 +8,8 @@
  *    Every trace written is appended to MPTRACE_MANIFEST so the launcher can list them.
  *  - Flushed at every step end (the writer does it), at exit (on_exit: END carries the exit
  *    status), and from fatal-signal handlers that then chain to the program's own handlers.
+ *    The GPU statistics path's finished results are drained at step boundaries (without
+ *    waiting) and all of them at exit (waiting), before END.
  *    The handlers are installed when the trace opens and re-armed at step boundaries if the
  *    program replaced them (mpt_ipx_step_boundary).
  *  - fork(): the child drops the parent's writer (pthread_atfork) and opens its own on first use.
@@ -27,6 +29,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "interposer/gpu_ring.h"
 #include "interposer/ipx.h"
 
 enum { ST_UNINIT = 0, ST_ACTIVE = 1, ST_OFF = 2 };
@@ -206,6 +209,9 @@ static void at_exit(int status, void *arg)
     (void)arg;
     mpt_trace_writer *w = atomic_load(&writer);
     if (!w) return;
+    /* The GPU path's outstanding results first, waiting on mptrace's own events (never in a
+     * signal handler: a killed program loses what was not drained, not the trace). */
+    mpt_gpu_drain(1);
     mpt_ipx_thread *t = mpt_ipx_thread_get();
     mpt_ipx_steps_finish(t ? t->tid : 0);
     mpt_trace_writer_end(w, MPT_END_EXIT, status);
@@ -250,6 +256,7 @@ static void fork_child(void)
     mpt_ipx_thread_after_fork();
     mpt_ipx_steps_reset();
     mpt_ipx_recorder_reset();
+    mpt_gpu_after_fork();
 }
 
 static void process_init(void)
@@ -400,6 +407,7 @@ void mpt_ipx_step_boundary(void)
     atomic_store_explicit(&last_flush_ns, mpt_trace_now_ns(), memory_order_relaxed);
     mpt_trace_writer *w = atomic_load(&writer);
     if (!w) return;
+    mpt_gpu_drain(0); /* what the GPU finished by now (programs synchronise once per step) */
     if (mpt_trace_writer_error(w)) {
         char why[400];
         snprintf(why, sizeof why, "trace write failed: %s", mpt_trace_writer_error(w));

@@ -18,6 +18,7 @@
 
 #include "sim/cudart_internal.h"
 #include "sim/mpt_kernel_abi.h"
+#include "sim/sim_grid.h"
 
 #define FATBIN_MAGIC 0x466243b1u
 
@@ -246,20 +247,8 @@ static cudaError_t launch(sim_function *f, dim3 grid, dim3 block, void **args, s
         sim_notice_unsupported(&flag, "dynamic shared memory in one-source kernels");
         return sim_rt_error(cudaErrorNotSupported);
     }
-    mpt_sim_launch l;
-    l.grid_dim = (mpt_sim_dim3){grid.x, grid.y, grid.z};
-    l.block_dim = (mpt_sim_dim3){block.x, block.y, block.z};
-    for (unsigned bz = 0; bz < grid.z; bz++)
-        for (unsigned by = 0; by < grid.y; by++)
-            for (unsigned bx = 0; bx < grid.x; bx++) {
-                l.block_idx = (mpt_sim_dim3){bx, by, bz};
-                for (unsigned tz = 0; tz < block.z; tz++)
-                    for (unsigned ty = 0; ty < block.y; ty++)
-                        for (unsigned tx = 0; tx < block.x; tx++) {
-                            l.thread_idx = (mpt_sim_dim3){tx, ty, tz};
-                            f->entry(args, &l);
-                        }
-            }
+    sim_grid_run(f->entry, args, (mpt_sim_dim3){grid.x, grid.y, grid.z},
+                 (mpt_sim_dim3){block.x, block.y, block.z});
     return cudaSuccess;
 }
 

@@ -3,8 +3,9 @@
  * by simcuda's cudaLaunchKernel, checked against the host reducer (core/tensor_stats.h) on
  * random and adversarial tensors: NaN payloads of both signs, +-0, +-Inf, fp32 and fp16
  * subnormals, values at every narrow format's overflow, subnormal and flush thresholds, extreme
- * exponents; fp32, fp16 and bf16; column- and row-major with padded leading dimensions; strided
- * batches; launch shapes from one thread to more threads than elements. Everything but the
+ * exponents; fp32, fp16, bf16, e4m3 and e5m2; column- and row-major with padded leading
+ * dimensions; strided batches and pointer-array batches (a device array of matrix pointers, in
+ * reverse order); launch shapes from one thread to more threads than elements. Everything but the
  * sums must agree exactly; the sums (accumulated in another order) to 1e-12 relative.
  * Prints "OK <cases>" and exits 0, or prints each mismatch and exits 1.
  */
@@ -76,11 +77,12 @@ static int check(const char *what, const mpt_stats *h, const mpt_stats *g)
 
 int main(void)
 {
-    static const mpt_dtype types[] = {MPT_DT_F32, MPT_DT_F16, MPT_DT_BF16};
+    static const mpt_dtype types[] = {MPT_DT_F32, MPT_DT_F16, MPT_DT_BF16, MPT_DT_E4M3,
+                                      MPT_DT_E5M2};
     int cases = 0, bad = 0;
     for (int iter = 0; iter < 60; iter++) {
-        mpt_dtype t = types[iter % 3];
-        int row_major = (iter / 3) % 2, full = iter % 7 != 0;
+        mpt_dtype t = types[iter % 5];
+        int row_major = (iter / 5) % 2, full = iter % 7 != 0, ptr_array = iter % 4 == 1;
         long long rows = 1 + (long long)(next() % 40), cols = 1 + (long long)(next() % 30);
         long long batch = 1 + (long long)(next() % 3);
         long long ld = (row_major ? cols : rows) + (long long)(next() % 3);
@@ -99,8 +101,18 @@ int main(void)
         cudaMemset(dout, 0, sizeof *dout);
         unsigned grid = 1 + (unsigned)(next() % 5), block = 1 + (unsigned)(next() % 64);
         if (iter == 5) grid = 64, block = 256; /* more threads than elements */
-        int dt = (int)t;
-        void *args[] = {&dev, &dt, &rows, &cols, &ld, &batch, &stride, &row_major, &full, &dout};
+        int dt = (int)t, layout = (row_major ? MPT_GPU_ROW_MAJOR : 0) | (ptr_array ? MPT_GPU_PTR_ARRAY : 0);
+        const void *data = dev;
+        void **dptrs = NULL;
+        if (ptr_array) { /* batch b at pointer batch-1-b: the kernel must follow the array */
+            void *hp[8];
+            for (long long b = 0; b < batch; b++)
+                hp[batch - 1 - b] = (unsigned char *)dev + (size_t)(b * stride) * es;
+            cudaMalloc((void **)&dptrs, sizeof(void *) * (size_t)batch);
+            cudaMemcpy(dptrs, hp, sizeof(void *) * (size_t)batch, cudaMemcpyHostToDevice);
+            data = dptrs;
+        }
+        void *args[] = {&data, &dt, &rows, &cols, &ld, &batch, &stride, &layout, &full, &dout};
         dim3 g = {grid, 1, 1}, b = {block, 1, 1};
         cudaError_t e = cudaLaunchKernel((const void *)mpt_gpu_stats_kernel, g, b, args, 0, 0);
         if (e != cudaSuccess) {
@@ -126,13 +138,14 @@ int main(void)
             got.sumsq = want.sumsq;
         }
         char what[160];
-        snprintf(what, sizeof what, "case %d (%s, %s, %lldx%lld ld %lld batch %lld, grid %u x %u)",
-                 iter, mpt_dtype_name(t), row_major ? "row" : "col", rows, cols, ld, batch, grid,
-                 block);
+        snprintf(what, sizeof what, "case %d (%s, %s%s, %lldx%lld ld %lld batch %lld, grid %u x %u)",
+                 iter, mpt_dtype_name(t), row_major ? "row" : "col", ptr_array ? " ptrs" : "",
+                 rows, cols, ld, batch, grid, block);
         bad |= check(what, &want, &got);
         cases++;
         cudaFree(dev);
         cudaFree(dout);
+        if (dptrs) cudaFree(dptrs);
         free(host);
     }
     if (bad) return 1;
