@@ -125,6 +125,7 @@ typedef enum mpt_finding_kind {
     MPT_FIND_HEADROOM,
     MPT_FIND_FLUSH_RISK,
     MPT_FIND_STATS_SKIPPED,
+    MPT_FIND_LOST_UPDATES,
     MPT_FIND_KIND_COUNT
 } mpt_finding_kind;
 

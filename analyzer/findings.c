@@ -350,5 +350,6 @@ int mpt_findings_build(const mpt_model *m, const mpt_analysis_opts *o, mpt_analy
     loss_findings(&b, m);
     scaler_findings(&b, m);
     mpt_fb_layers(&b, m, o);
+    mpt_fb_optimizer(&b, m);
     return b.oom ? -1 : 0;
 }

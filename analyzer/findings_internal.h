@@ -26,4 +26,7 @@ const char *mpt_fb_lname(const mpt_model *m, uint32_t layer);
 /* findings_layers.c: underflow, flush risk, precision loss, headroom, skipped statistics. */
 void mpt_fb_layers(mpt_fb *b, const mpt_model *m, const mpt_analysis_opts *o);
 
+/* findings_optimizer.c: updates lost to the weights' rounding (bf16 master weights). */
+void mpt_fb_optimizer(mpt_fb *b, const mpt_model *m);
+
 #endif

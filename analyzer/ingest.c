@@ -21,7 +21,7 @@
 
 #include "analyzer/model_internal.h"
 
-enum { KEY_OTHER = 0, KEY_LOSS, KEY_SCALE, KEY_SKIP, KEY_GRAD_NORM, KEY_LR };
+enum { KEY_OTHER = 0, KEY_LOSS, KEY_SCALE, KEY_SKIP, KEY_GRAD_NORM, KEY_LR, KEY_LOST };
 
 static const char *src_str(const src_state *s, uint32_t id)
 {
@@ -326,6 +326,7 @@ static int scalar_key(const char *k)
     if (strcmp(k, "skip") == 0 || strcmp(k, "skipped") == 0) return KEY_SKIP;
     if (strcmp(k, "grad_norm") == 0) return KEY_GRAD_NORM;
     if (strcmp(k, "lr") == 0) return KEY_LR;
+    if (strcmp(k, "lost_updates") == 0) return KEY_LOST;
     return KEY_OTHER;
 }
 
@@ -358,6 +359,13 @@ static int on_scalar(mpt_model *m, src_state *s, const mpt_trace_scalar *sc)
     case KEY_LR:
         if (!(st->has & MPT_STEP_HAS_LR)) st->lr = sc->value;
         st->has |= MPT_STEP_HAS_LR;
+        break;
+    case KEY_LOST: /* ranks hold shards of the parameters: the worst rank speaks for the step;
+                    * NaN is "not measured", never a value */
+        if (isnan(sc->value)) break;
+        if (!(st->has & MPT_STEP_HAS_LOST) || sc->value > st->lost_updates)
+            st->lost_updates = sc->value;
+        st->has |= MPT_STEP_HAS_LOST;
         break;
     case KEY_SKIP: {
         int8_t v = sc->value != 0 && !isnan(sc->value);

@@ -194,12 +194,14 @@ double mpt_layer_err_quantile(const mpt_layer *l, int ulp, double q);
 #define MPT_STEP_HAS_SCALE     (1u << 1)
 #define MPT_STEP_HAS_GRAD_NORM (1u << 2)
 #define MPT_STEP_HAS_LR        (1u << 3)
+#define MPT_STEP_HAS_LOST      (1u << 4) /* lost_updates */
 
 typedef struct mpt_step {
     int64_t step;
     uint64_t ts_begin, ts_end;         /* STEP records, CLOCK_MONOTONIC ns; 0 when not seen */
     unsigned has;                      /* MPT_STEP_HAS_* */
     double loss, scale, grad_norm, lr; /* as reported (may be NaN); valid when `has` says */
+    double lost_updates; /* fraction of parameter updates lost to rounding (docs/nvtx-conventions.md) */
     int8_t skip;                       /* the program's skip mark: -1 none, 0, 1 */
     int8_t skip_inferred; /* mptrace's own inference (INFERRED scalar): -1 none, 0, 1 */
     uint32_t gemms;

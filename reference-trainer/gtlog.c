@@ -32,12 +32,13 @@ static const char *mark_num(char *buf, size_t len, double v)
 }
 
 int mpt_tr_format_mark(char *buf, size_t len, int step, double loss, double scale, int skip,
-                       double grad_norm, double lr)
+                       double grad_norm, double lr, double lost_updates)
 {
-    char a[32], b[32], c[32], d[32];
-    return snprintf(buf, len, "mptrace:step=%d loss=%s scale=%s skip=%d grad_norm=%s lr=%s", step,
-                    mark_num(a, sizeof a, loss), mark_num(b, sizeof b, scale), skip ? 1 : 0,
-                    mark_num(c, sizeof c, grad_norm), mark_num(d, sizeof d, lr));
+    char a[32], b[32], c[32], d[32], e[48] = "";
+    if (lost_updates >= 0.0) snprintf(e, sizeof e, " lost_updates=%.6g", lost_updates);
+    return snprintf(buf, len, "mptrace:step=%d loss=%s scale=%s skip=%d grad_norm=%s lr=%s%s",
+                    step, mark_num(a, sizeof a, loss), mark_num(b, sizeof b, scale), skip ? 1 : 0,
+                    mark_num(c, sizeof c, grad_norm), mark_num(d, sizeof d, lr), e);
 }
 
 int mpt_tr_log_open(mpt_tr_log *log, const char *path, char *err, size_t errlen)

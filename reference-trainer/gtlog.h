@@ -55,8 +55,9 @@ int mpt_tr_log_end(mpt_tr_log *log, int steps, int skipped, double final_loss, d
 /* A number as JSON: %.9g, or "nan"/"inf"/"-inf" in quotes. Returns buf. */
 const char *mpt_tr_json_num(char *buf, size_t len, double v);
 
-/* The per-step mark text; returns the length snprintf would write. */
+/* The per-step mark text; lost_updates < 0 leaves that key out (fp32 master weights, or a
+ * skipped step: nothing was updated). Returns the length snprintf would write. */
 int mpt_tr_format_mark(char *buf, size_t len, int step, double loss, double scale, int skip,
-                       double grad_norm, double lr);
+                       double grad_norm, double lr, double lost_updates);
 
 #endif

@@ -76,6 +76,7 @@ void mpt_tr_opts_usage(FILE *f, const char *prog)
         "  --help                 this text\n"
         "\n"
         "NVTX (docs/nvtx-conventions.md): ranges 'train_step N' and layer paths such as\n"
-        "fwd/blk1/attn/qkv; marks 'mptrace:step=N loss=L scale=S skip=0|1 grad_norm=G lr=R'.\n",
+        "fwd/blk1/attn/qkv; marks 'mptrace:step=N loss=L scale=S skip=0|1 grad_norm=G lr=R'\n"
+        "(and lost_updates=F with --master-weights bf16).\n",
         prog, MPT_TR_MAX_INJECT);
 }

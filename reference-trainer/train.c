@@ -142,7 +142,7 @@ static int train_step(mpt_tr_gpt *g, const mpt_tr_opts *o, run_state *rs, int st
     rs->skipped += skip;
     mpt_tr_scope_pop(&g->scope);
     char mark[256];
-    mpt_tr_format_mark(mark, sizeof mark, step, rs->loss, scale, skip, grad_norm, lr);
+    mpt_tr_format_mark(mark, sizeof mark, step, rs->loss, scale, skip, grad_norm, lr, lost);
     mpt_tr_nvtx_mark(mark);
     mpt_tr_nvtx_step_end();
     mpt_tr_log_step(log, step, rs->loss, scale, skip, grad_norm, lr, lost);

@@ -5,7 +5,8 @@
  * non-finite GEMM, with the right origin (an overflow the op produced, or a NaN a kernel wrote,
  * found among the kernels between); every injected step is a loss spike and a healthy run has
  * none; the findings name the cause (overflow, nan, underflow, precision loss from fp16
- * accumulation or TF32); and the healthy runs (32-true, bf16-mixed, 16-mixed with its scaler)
+ * accumulation or TF32, bf16 master weights from the trainer's lost_updates marks); and the
+ * healthy runs (32-true, bf16-mixed, 16-mixed with its scaler)
  * have no error-severity finding.
  *
  * The runs use `mptrace --sim -o TRACE mpt-train ...` when the build has `mptrace run`, and
@@ -49,7 +50,12 @@ static scenario sc[] = {
     {.name = "fp32", .args = {"--precision", "32-true", NULL}},
     {.name = "bf16", .args = {"--precision", "bf16-mixed", NULL}},
     {.name = "fp16", .args = {"--precision", "16-mixed", NULL}},
+    /* bf16 master weights at a fine-tuning lr: most updates vanish (docs/reference-trainer.md) */
+    {.name = "bf16_masters",
+     .args = {"--precision", "bf16-mixed", "--master-weights", "bf16", "--lr", "3e-5", NULL}},
 };
+#define FIRST_HEALTHY 7
+#define NHEALTHY      3
 #define NSC (sizeof sc / sizeof *sc)
 
 static char build[4096];
@@ -373,14 +379,67 @@ START_TEST(test_e2e_healthy_runs)
 {
     NEED_E2E();
     static const char *regime[] = {"fp32", "bf16", "fp16_scaled"};
-    for (size_t i = 7; i < NSC; i++) {
+    for (size_t i = FIRST_HEALTHY; i < FIRST_HEALTHY + NHEALTHY; i++) {
         truth t;
         jv *r = check_common(&sc[i], &t);
         MPT_CHECK(errors(r) == 0, "%s: an error finding in a healthy run", sc[i].name);
-        MPT_CHECK(strcmp(jv_str(r, "regime.id"), regime[i - 7]) == 0, "%s: regime %s", sc[i].name,
-                  jv_str(r, "regime.id"));
+        MPT_CHECK(!has_finding(r, "lost_updates", NULL, NULL), "%s: lost updates", sc[i].name);
+        MPT_CHECK(strcmp(jv_str(r, "regime.id"), regime[i - FIRST_HEALTHY]) == 0, "%s: regime %s",
+                  sc[i].name, jv_str(r, "regime.id"));
         jv_free(r);
     }
+}
+END_TEST
+
+/* The first step of the first run of 5 consecutive logged lost_updates >= thr (-1: none). */
+static int64_t lost_run_start(const scenario *s, double thr)
+{
+    uint8_t *data;
+    size_t len;
+    ck_assert_int_eq(mpt_test_slurp(s->log, &data, &len), 0);
+    char *text = (char *)data;
+    int64_t start = -1, found = -1;
+    int run = 0;
+    for (char *line = text, *nl; found < 0 && line < text + len &&
+                                 (nl = memchr(line, '\n', text + len - line));
+         line = nl + 1) {
+        char err[128];
+        jv *v = jv_parse(line, (size_t)(nl - line), err, sizeof err);
+        MPT_CHECK(v != NULL, "%s: log line not JSON: %s", s->name, err);
+        if (strcmp(jv_str(v, "event"), "step") == 0 && jv_get(v, "lost_updates")) {
+            if (jv_num(v, "lost_updates") >= thr) {
+                if (run++ == 0) start = (int64_t)jv_num(v, "step");
+                if (run == 5) found = start;
+            } else {
+                run = 0;
+            }
+        }
+        jv_free(v);
+    }
+    free(data);
+    return found;
+}
+
+/* bf16 master weights: the report's lost_updates finding starts where the trainer's own log
+ * says 75% of the updates were lost for 5 steps in a row, and recommends fp32 masters. */
+START_TEST(test_e2e_bf16_master_weights)
+{
+    NEED_E2E();
+    truth t;
+    const scenario *s = &sc[FIRST_HEALTHY + NHEALTHY];
+    jv *r = check_common(s, &t);
+    int64_t want = lost_run_start(s, 0.75);
+    MPT_CHECK(want >= 0, "%s: the log never lost 75%% of the updates for 5 steps", s->name);
+    const jv *fs = jv_get(r, "findings");
+    const jv *f = NULL;
+    for (size_t i = 0; i < fs->n && !f; i++)
+        if (strcmp(jv_str(&fs->items[i], "kind"), "lost_updates") == 0) f = &fs->items[i];
+    MPT_CHECK(f != NULL, "%s: no lost_updates finding", s->name);
+    ck_assert_str_eq(jv_str(f, "severity"), "error");
+    MPT_CHECK(jv_num(f, "step") == (double)want, "%s: finding at step %g, the log says %lld",
+              s->name, jv_num(f, "step"), (long long)want);
+    ck_assert_ptr_nonnull(strstr(jv_str(f, "recommendation"), "fp32 master weights"));
+    jv_free(r);
 }
 END_TEST
 
@@ -398,6 +457,7 @@ Suite *suite_analyzer_e2e(void)
     tcase_add_test(tc, test_e2e_precision_loss);
     tcase_add_test(tc, test_e2e_bf16_spike);
     tcase_add_test(tc, test_e2e_healthy_runs);
+    tcase_add_test(tc, test_e2e_bf16_master_weights);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -119,10 +119,14 @@ START_TEST(test_json_numbers_and_marks)
     ck_assert_str_eq(mpt_tr_json_num(b, sizeof b, 0.1), "0.1");
     ck_assert(fabs(strtod(mpt_tr_json_num(b, sizeof b, 2.0 / 3.0), NULL) - 2.0 / 3.0) < 1e-9);
     char mark[256];
-    mpt_tr_format_mark(mark, sizeof mark, 501, NAN, 32768.0, 1, INFINITY, 3e-4);
+    mpt_tr_format_mark(mark, sizeof mark, 501, NAN, 32768.0, 1, INFINITY, 3e-4, -1.0);
     ck_assert_str_eq(mark, "mptrace:step=501 loss=nan scale=32768 skip=1 grad_norm=inf lr=0.0003");
-    mpt_tr_format_mark(mark, sizeof mark, 0, 3.25, 1.0, 0, 0.5, 1e-3);
+    mpt_tr_format_mark(mark, sizeof mark, 0, 3.25, 1.0, 0, 0.5, 1e-3, -1.0);
     ck_assert_str_eq(mark, "mptrace:step=0 loss=3.25 scale=1 skip=0 grad_norm=0.5 lr=0.001");
+    /* bf16 master weights: the fraction of updates lost (docs/nvtx-conventions.md) */
+    mpt_tr_format_mark(mark, sizeof mark, 7, 3.25, 1.0, 0, 0.5, 1e-3, 0.78125);
+    ck_assert_str_eq(mark, "mptrace:step=7 loss=3.25 scale=1 skip=0 grad_norm=0.5 lr=0.001 "
+                           "lost_updates=0.78125");
     /* what a reader does with it: strtod reads every value back */
     ck_assert(isnan(strtod("nan", NULL)) && isinf(strtod("inf", NULL)));
 }
