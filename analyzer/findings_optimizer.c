@@ -22,10 +22,10 @@
 
 #include "analyzer/findings_internal.h"
 
-#define SUSTAIN         5
-#define MIN_STEPS       3
-#define LOST_WARNING    0.25
-#define LOST_ERROR      0.75
+#define SUSTAIN      5
+#define MIN_STEPS    3
+#define LOST_WARNING 0.25
+#define LOST_ERROR   0.75
 
 typedef struct lost_series {
     size_t n;
@@ -91,13 +91,13 @@ void mpt_fb_optimizer(mpt_fb *b, const mpt_model *m)
         double med = k % 2 ? tail[k / 2] : 0.5 * (tail[k / 2 - 1] + tail[k / 2]);
         mpt_finding *x = mpt_fb_add(b, MPT_FIND_LOST_UPDATES, sev, first, MPT_NO_LAYER);
         if (x) {
-            snprintf(x->message, sizeof x->message,
-                     "From step %lld on, %.0f%% or more of the parameter updates were lost to the "
-                     "weights' rounding (the program's lost_updates: median %.0f%%, max %.0f%% over "
-                     "steps %lld-%lld): small updates vanish and training %s.",
-                     (long long)first, thr * 100, med * 100, mx * 100, (long long)first,
-                     (long long)last,
-                     sev == MPT_SEV_ERROR ? "stalls" : "slows down as the learning rate decays");
+            snprintf(
+                x->message, sizeof x->message,
+                "From step %lld on, %.0f%% or more of the parameter updates were lost to the "
+                "weights' rounding (the program's lost_updates: median %.0f%%, max %.0f%% over "
+                "steps %lld-%lld): small updates vanish and training %s.",
+                (long long)first, thr * 100, med * 100, mx * 100, (long long)first, (long long)last,
+                sev == MPT_SEV_ERROR ? "stalls" : "slows down as the learning rate decays");
             snprintf(x->recommendation, sizeof x->recommendation,
                      "Keep fp32 master weights (PyTorch autocast with fp32 parameters and "
                      "Lightning's bf16-mixed do; model.to(torch.bfloat16) does not), or use an "

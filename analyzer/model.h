@@ -201,8 +201,8 @@ typedef struct mpt_step {
     uint64_t ts_begin, ts_end;         /* STEP records, CLOCK_MONOTONIC ns; 0 when not seen */
     unsigned has;                      /* MPT_STEP_HAS_* */
     double loss, scale, grad_norm, lr; /* as reported (may be NaN); valid when `has` says */
-    double lost_updates; /* fraction of parameter updates lost to rounding (docs/nvtx-conventions.md) */
-    int8_t skip;                       /* the program's skip mark: -1 none, 0, 1 */
+    double lost_updates;  /* updates lost to rounding, 0..1 (docs/nvtx-conventions.md) */
+    int8_t skip;          /* the program's skip mark: -1 none, 0, 1 */
     int8_t skip_inferred; /* mptrace's own inference (INFERRED scalar): -1 none, 0, 1 */
     uint32_t gemms;
     uint32_t nonfinite_gemms; /* GEMMs whose output held NaN/Inf */

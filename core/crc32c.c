@@ -33,12 +33,12 @@
 
 static uint32_t crc_table[8][256];
 static atomic_int crc_ready;
-static int crc_use_hw;     /* decided once, with the tables */
+static int crc_use_hw;           /* decided once, with the tables */
 static mpt_crc32c_path crc_path; /* tests and benchmarks only */
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
-#define CRC_LONG 1024 /* bytes per stream and round, big buffers */
-#define CRC_SHORT 64  /* bytes per stream and round, record-sized buffers */
+#define CRC_LONG  1024 /* bytes per stream and round, big buffers */
+#define CRC_SHORT 64   /* bytes per stream and round, record-sized buffers */
 
 /* shift tables: crc_shift_long[k][b] = reg(b << 8k, CRC_LONG zero bytes); same for short */
 static uint32_t crc_shift_long[4][256], crc_shift_short[4][256];

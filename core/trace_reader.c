@@ -236,10 +236,10 @@ static int verified(mpt_trace_reader *r)
     if (v->ahead) pthread_cond_signal(&v->cv_ahead);
     if (v->done <= r->pos && !v->finished) {
         /* Caught up: sleep until the thread is well ahead again, not just one step, so that
-         * the two threads hand over rarely. A wake-up costs tens of microseconds, far more in
-         * a virtual machine; sleeping once per VERIFY_STEP serialised the threads there (the
-         * report used 1.0 CPU of 2 and took 1.43 s; waking every VERIFY_WAKE, 1.3 CPUs and
-         * 1.02 s: docs/analyzer.md, "Speed"). */
+         * the two threads hand over rarely (a wake-up costs tens of microseconds, more in a
+         * virtual machine). Measured on the 1.44 GiB bench trace the difference is within
+         * this machine's run-to-run noise (docs/analyzer.md, "Speed"); it is kept because it
+         * can only lower the number of sleeps. */
         v->wake_at = (size_t)r->pos + VERIFY_WAKE;
         while (v->done < v->wake_at && !v->finished) {
             v->waiting = 1;

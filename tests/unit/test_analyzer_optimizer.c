@@ -22,7 +22,7 @@ typedef struct lost_case {
     const char *what;
     double frac[MAXS]; /* per step from 0; NaN: a NaN mark; terminated by `n` */
     int n;
-    int absent_from; /* steps from here on carry no mark (-1: all do) */
+    int absent_from;      /* steps from here on carry no mark (-1: all do) */
     const char *severity; /* NULL: no finding */
     int step;
 } lost_case;
@@ -35,13 +35,25 @@ static const lost_case cases[] = {
     {"a warning from step 5", {R5(0.05), R5(0.3), R5(0.4)}, 15, -1, "warning", 5},
     {"an error from step 0", {R5(0.8), R5(0.9), R5(0.95)}, 15, -1, "error", 0},
     {"warning start, error later: the error's step",
-     {R5(0.3), 0.5, 0.6, 0.8, 0.8, 0.8, 0.8, 0.8, 0.9}, 13, -1, "error", 7},
-    {"runs of 4 never count", {0.9, 0.9, 0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.9, 0.1, 0.9, 0.9, 0.9,
-                               0.9, 0.1},
-     15, -1, NULL, 0},
+     {R5(0.3), 0.5, 0.6, 0.8, 0.8, 0.8, 0.8, 0.8, 0.9},
+     13,
+     -1,
+     "error",
+     7},
+    {"runs of 4 never count",
+     {0.9, 0.9, 0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.9, 0.1},
+     15,
+     -1,
+     NULL,
+     0},
     {"three reported steps, all high", {0.9, 0.9, 0.9}, 3, -1, "error", 0},
     {"two reported steps: too few", {0.9, 0.9}, 2, -1, NULL, 0},
-    {"NaN marks are skipped, not a break", {0.9, 0.9, NAN, 0.9, 0.9, 0.9, 0.9, 0.9}, 8, -1, "error", 0},
+    {"NaN marks are skipped, not a break",
+     {0.9, 0.9, NAN, 0.9, 0.9, 0.9, 0.9, 0.9},
+     8,
+     -1,
+     "error",
+     0},
     {"marks only on some steps", {0.0, 0.0, R5(0.5), 0.5, 0.5}, 9, 2, NULL, 0},
 };
 
