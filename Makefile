@@ -378,6 +378,7 @@ endif
 IPX_FATBIN := $(BUILD)/lib/mptrace-stats.fatbin
 ifeq ($(HAVE_NVCC),1)
 $(IPX_FATBIN): interposer/gpu_stats.cu interposer/gpu_stats_kernel.cu interposer/gpu_stats.h \
+               interposer/gpu_sample_kernel.cu interposer/gpu_sample.h \
                core/fpformat.h core/fpformat_inline.h sim/mpt_kernel.h
 	@mkdir -p $(@D)
 	$(NVCC) -std=c++17 -O3 -I. -fatbin $(NVCC_ARCH) \

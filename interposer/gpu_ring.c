@@ -32,7 +32,11 @@
 #include <unistd.h>
 
 #include "interposer/gpu_ring.h"
+#include "interposer/gpu_sample.h"
 #include "interposer/ipx.h"
+
+_Static_assert(2 * MPT_GPU_SAMPLE_MAX * sizeof(double) <= sizeof(mpt_gpu_stats),
+               "a precision sample's results must fit in one ring slot");
 
 /* ---- the driver, dlopen'ed ----------------------------------------------------------------- */
 
@@ -119,7 +123,7 @@ typedef struct ring {
     CUcontext ctx;
     int broken; /* setting it up failed: the GPU path is off in this context */
     CUmodule mod;
-    CUfunction fn;
+    CUfunction fn, fn_sample;
     CUdeviceptr dev;     /* n x mpt_gpu_stats, device */
     mpt_gpu_stats *host; /* n x mpt_gpu_stats, pinned host */
     slot *slots;
@@ -189,6 +193,8 @@ static int ring_init(ring *r, unsigned n, char *why, size_t whylen)
         return -1;
     }
     if ((c = drv.cuModuleGetFunction(&r->fn, r->mod, "mpt_gpu_stats_kernel")) != CUDA_SUCCESS ||
+        (c = drv.cuModuleGetFunction(&r->fn_sample, r->mod, "mpt_gpu_sample_kernel")) !=
+            CUDA_SUCCESS ||
         (c = drv.cuMemAlloc_v2(&r->dev, n * sizeof(mpt_gpu_stats))) != CUDA_SUCCESS ||
         (c = drv.cuMemHostAlloc((void **)&r->host, n * sizeof(mpt_gpu_stats), 0)) != CUDA_SUCCESS) {
         snprintf(why, whylen, "setting up the GPU statistics ring failed: %s", cu_name(c));
@@ -399,6 +405,44 @@ int mpt_gpu_launch_scaler(const mpt_gpu_tag *tag, uint64_t stream, const void *s
     s->tag = *tag;
     s->state = SLOT_INFLIGHT;
     s->held = 0;
+    r->head++;
+    pthread_mutex_unlock(&mu);
+    return 0;
+}
+
+int mpt_gpu_launch_sample(const mpt_gpu_tag *tag, uint64_t stream, const mpt_gpu_sample_desc *desc)
+{
+    if (desc->n <= 0 || desc->n > MPT_GPU_SAMPLE_MAX) return -1;
+    char why[300];
+    ring *r;
+    pthread_mutex_lock(&mu);
+    int i = slot_get(&r, why, sizeof why);
+    if (i < 0) {
+        pthread_mutex_unlock(&mu);
+        note_failure(why);
+        return -1;
+    }
+    CUstream st = (CUstream)(uintptr_t)stream;
+    CUdeviceptr out_dev = r->dev + (CUdeviceptr)i * sizeof(mpt_gpu_stats);
+    double *out = (double *)(uintptr_t)out_dev;
+    void *params[] = {(void *)desc, &out}; /* the block is copied when the launch is queued */
+    size_t bytes = 2 * (size_t)desc->n * sizeof(double);
+    slot *s = &r->slots[i];
+    CUresult c;
+    if ((c = drv.cuLaunchKernel(r->fn_sample, 1, 1, 1, MPT_GPU_SAMPLE_MAX, 1, 1, 0, st, params,
+                                NULL)) != CUDA_SUCCESS ||
+        (c = drv.cuMemcpyDtoHAsync_v2(&r->host[i], out_dev, bytes, st)) != CUDA_SUCCESS ||
+        (c = drv.cuEventRecord(s->ev, st)) != CUDA_SUCCESS) {
+        pthread_mutex_unlock(&mu);
+        snprintf(why, sizeof why, "queueing the precision sample kernel failed: %s", cu_name(c));
+        note_failure(why);
+        return -1;
+    }
+    s->tag = *tag;
+    s->tag.kind = MPT_GPU_JOB_SAMPLE;
+    s->tag.nsample = desc->n;
+    s->state = SLOT_INFLIGHT;
+    s->held = 0; /* launched after its GEMM record */
     r->head++;
     pthread_mutex_unlock(&mu);
     return 0;

@@ -29,6 +29,7 @@
 typedef enum mpt_gpu_job_kind {
     MPT_GPU_JOB_STATS = 0,  /* mpt_gpu_stats of one operand */
     MPT_GPU_JOB_SCALER = 1, /* GradScaler: float current_scale, float found_inf */
+    MPT_GPU_JOB_SAMPLE = 2, /* precision sample: nsample (exact, stored) pairs of doubles */
 } mpt_gpu_job_kind;
 
 /* What a job measures, carried to its result. */
@@ -41,10 +42,11 @@ typedef struct mpt_gpu_tag {
     int primary;                /* STATS: D's first pass: feeds the history and the alarm */
     int backward;               /* STATS: the layer is not recognisably forward */
     uint32_t tid;               /* the launching thread */
+    int nsample;                /* SAMPLE: pairs in the result; info.dtype is D's */
 } mpt_gpu_tag;
 
-/* Drain callback (recorder_gpu.c): `result` is an mpt_gpu_stats (STATS) or two floats
- * (SCALER). Called with the ring's lock held: it must not call back into the ring. */
+/* Drain callback (recorder_gpu.c): `result` is an mpt_gpu_stats (STATS), two floats
+ * (SCALER) or tag->nsample pairs of doubles (SAMPLE). Called with the ring's lock held: it must not call back into the ring. */
 void mpt_ipx_gpu_emit(const mpt_gpu_tag *tag, const void *result);
 
 /*
@@ -63,6 +65,11 @@ int mpt_gpu_launch_stats(const mpt_gpu_tag *tag, uint64_t stream, const struct m
  * `stream`. Returns 0, or -1. */
 int mpt_gpu_launch_scaler(const mpt_gpu_tag *tag, uint64_t stream, const void *scale,
                           const void *found_inf);
+/* Queues the precision sample kernel (gpu_sample_kernel.cu) behind the work on `stream`; its
+ * result reaches mpt_ipx_gpu_emit. Returns 0, or -1. */
+struct mpt_gpu_sample_desc;
+int mpt_gpu_launch_sample(const mpt_gpu_tag *tag, uint64_t stream,
+                          const struct mpt_gpu_sample_desc *desc);
 /* The result of the job `ticket` when it has finished: 1 (copied into *out, the job consumed),
  * 0 not yet, -1 no such job (failed, or already emitted). Never blocks. */
 int mpt_gpu_take(uint64_t ticket, mpt_gpu_stats *out);

@@ -8,3 +8,4 @@
  * is plain C in gpu_ring.c, so nothing here needs the CUDA runtime or links into the library.
  */
 #include "interposer/gpu_stats_kernel.cu"
+#include "interposer/gpu_sample_kernel.cu"

@@ -360,6 +360,9 @@ void mpt_ipx_sample_free(mpt_ipx_sample *s);
  * epilogue(alpha * sum_l op(A)(i,l) op(B)(l,j) + beta * C_old + bias[i]). */
 double mpt_ipx_sample_exact(const mpt_ipx_gemm *g, const mpt_ipx_sample *s, int idx, double alpha,
                             double beta);
+/* The PRECISION summary of n (exact, stored) pairs of D's type: both statistics paths use it
+ * (the GPU path's pairs come from gpu_sample_kernel.cu). Fills p (seq not set). */
+void mpt_ipx_sample_summary(mpt_dtype dtype, const double *pairs, int n, mpt_trace_precision *p);
 /* Compares the stored outputs with the exact values: fills p (seq not set). */
 void mpt_ipx_sample_measure(const mpt_ipx_gemm *g, const mpt_ipx_sample *s, double alpha,
                             double beta, mpt_trace_precision *p);

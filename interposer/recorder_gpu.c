@@ -14,8 +14,11 @@
  *    the absmax history then act from that moment, on the GEMMs of the same step still to
  *    come; the GEMM that raised it keeps its cheap statistics. A non-finite backward output
  *    found after its step ended still gives that step an inferred skip (written here).
- *  - No precision sample: recomputing sampled outputs needs the inputs on the host; the GPU
- *    path writes no PRECISION record (absent means not measured).
+ *  - The precision sample runs on the device (gpu_sample_kernel.cu), on the same positions as
+ *    the host path's (the same plan, up to MPT_GPU_SAMPLE_MAX of them), queued after the GEMM
+ *    record; its PRECISION record comes when drained. Not sampled (absent: not measured): a
+ *    GEMM that accumulates into its output (beta != 0 with C == D: C's old values are gone
+ *    after the call), and one whose alpha/beta live in device memory.
  * TENSOR records of a GEMM never precede its GEMM record: jobs queued before the record is
  * written are held in the ring until mpt_gpu_release().
  */
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "interposer/gpu_ring.h"
+#include "interposer/gpu_sample.h"
 #include "interposer/ipx.h"
 
 /* ---- choosing the path ---------------------------------------------------------------------- */
@@ -58,6 +62,66 @@ int mpt_ipx_gpu_path(void)
 }
 
 /* ---- queueing ------------------------------------------------------------------------------- */
+
+static mpt_gpu_operand_ref ref_of(const mpt_ipx_operand *o)
+{
+    mpt_gpu_operand_ref r = {
+        .data = o->ptrs ? (const void *)o->ptrs : o->ptr,
+        .ld = o->ld,
+        .stride = o->stride,
+        .dtype = (int)o->dtype,
+        .layout =
+            (o->order == MPT_ORDER_ROW ? MPT_GPU_ROW_MAJOR : 0) | (o->ptrs ? MPT_GPU_PTR_ARRAY : 0),
+    };
+    return r;
+}
+
+/* Queues the precision sample of a fully measured GEMM whose record is written. */
+static void queue_sample(const mpt_ipx_gemm *g, const mpt_ipx_pending *p)
+{
+    const mpt_ipx_config *cfg = mpt_ipx_config_get();
+    if (cfg->sample <= 0 || g->no_sample || isnan(p->alpha) || isnan(p->beta)) return;
+    if (p->beta != 0 && (g->c_is_d || !MPT_GPU_DTYPE_OK(g->c.dtype))) return;
+    if (!MPT_GPU_DTYPE_OK(g->a.dtype) || !MPT_GPU_DTYPE_OK(g->b.dtype) ||
+        !MPT_GPU_DTYPE_OK(g->d.dtype) || (g->bias && !MPT_GPU_DTYPE_OK(g->bias_dtype)))
+        return;
+    int k = cfg->sample < MPT_GPU_SAMPLE_MAX ? cfg->sample : MPT_GPU_SAMPLE_MAX;
+    /* beta 0: the plan must not read C on the host; the kernel reads it (C is not D) */
+    mpt_ipx_sample *plan = mpt_ipx_sample_plan(g, k, cfg->seed, p->seq, 0.0);
+    if (!plan) return;
+    mpt_gpu_sample_desc d;
+    memset(&d, 0, sizeof d);
+    d.a = ref_of(&g->a);
+    d.b = ref_of(&g->b);
+    d.c = ref_of(&g->c);
+    d.d = ref_of(&g->d);
+    d.bias = g->bias;
+    d.bias_dtype = (int)g->bias_dtype;
+    d.transa = g->transa != 0;
+    d.transb = g->transb != 0;
+    d.epilogue = g->epilogue == MPT_EPI_RELU || g->epilogue == MPT_EPI_RELU_BIAS ? MPT_GPU_EPI_RELU
+                 : g->epilogue == MPT_EPI_GELU || g->epilogue == MPT_EPI_GELU_BIAS
+                     ? MPT_GPU_EPI_GELU
+                     : MPT_GPU_EPI_NONE;
+    d.n = plan->n;
+    d.k = g->k;
+    d.alpha = p->alpha;
+    d.beta = p->beta;
+    for (int x = 0; x < plan->n; x++) {
+        d.pos_b[x] = plan->b[x];
+        d.pos_i[x] = plan->i[x];
+        d.pos_j[x] = plan->j[x];
+    }
+    mpt_ipx_sample_free(plan);
+    mpt_gpu_tag tag = {
+        .kind = MPT_GPU_JOB_SAMPLE,
+        .info = {p->seq, MPT_ROLE_D, g->d.dtype, g->d.rows, g->d.cols, g->batch},
+        .level = MPT_LEVEL_FULL,
+        .step = p->sc.step,
+        .tid = p->tid,
+    };
+    mpt_gpu_launch_sample(&tag, g->stream, &d);
+}
 
 static mpt_gpu_tag tag_for(const mpt_ipx_pending *p, const mpt_ipx_operand *o, int64_t batch,
                            mpt_tensor_role role, mpt_stat_level level, int primary)
@@ -175,6 +239,7 @@ void mpt_ipx_gpu_end(mpt_ipx_thread *t, const mpt_ipx_gemm *g, mpt_ipx_pending *
                 mpt_gpu_launch_stats(&tag, g->stream, &bias, 1, 1, 0, &dummy);
         }
     }
+    if (level == MPT_LEVEL_FULL) queue_sample(g, p);
     mpt_gpu_drain(0);
     mpt_ipx_maybe_flush(p->ts);
 failed:
@@ -199,6 +264,13 @@ void mpt_ipx_gpu_emit(const mpt_gpu_tag *tag, const void *result)
 {
     mpt_trace_writer *w = mpt_ipx_writer(NULL);
     if (!w) return;
+    if (tag->kind == MPT_GPU_JOB_SAMPLE) {
+        mpt_trace_precision prec;
+        mpt_ipx_sample_summary(tag->info.dtype, result, tag->nsample, &prec);
+        prec.seq = tag->info.seq;
+        mpt_trace_writer_precision(w, &prec);
+        return;
+    }
     if (tag->kind == MPT_GPU_JOB_SCALER) {
         float v[2];
         memcpy(v, result, sizeof v);

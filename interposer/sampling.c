@@ -145,19 +145,17 @@ static double ulp_at(const mpt_dtype_info *di, double x)
     return ldexp(1.0, e - 1 - di->man_bits);
 }
 
-void mpt_ipx_sample_measure(const mpt_ipx_gemm *g, const mpt_ipx_sample *s, double alpha,
-                            double beta, mpt_trace_precision *p)
+void mpt_ipx_sample_summary(mpt_dtype dtype, const double *pairs, int n, mpt_trace_precision *p)
 {
     memset(p, 0, sizeof *p);
-    p->dtype = g->d.dtype;
+    p->dtype = dtype;
     p->max_rel_err = p->mean_rel_err = p->max_ulp_err = p->mean_ulp_err = NAN;
-    const mpt_dtype_info *di = mpt_dtype_get_info(g->d.dtype);
-    if (!s || !di) return;
+    const mpt_dtype_info *di = mpt_dtype_get_info(dtype);
+    if (!pairs || !di) return;
     double sum_rel = 0, sum_ulp = 0, max_rel = 0, max_ulp = 0, max_abs = 0;
     uint64_t eligible = 0;
-    for (int x = 0; x < s->n; x++) {
-        double e = mpt_ipx_sample_exact(g, s, x, alpha, beta);
-        double st = mpt_ipx_operand_load(&g->d, s->b[x], s->i[x], s->j[x]);
+    for (int x = 0; x < n; x++) {
+        double e = pairs[2 * x], st = pairs[2 * x + 1];
         p->samples++;
         if (!isfinite(e)) continue;
         double ae = fabs(e);
@@ -182,4 +180,17 @@ void mpt_ipx_sample_measure(const mpt_ipx_gemm *g, const mpt_ipx_sample *s, doub
         p->max_ulp_err = max_ulp;
         p->mean_ulp_err = sum_ulp / (double)eligible;
     }
+}
+
+void mpt_ipx_sample_measure(const mpt_ipx_gemm *g, const mpt_ipx_sample *s, double alpha,
+                            double beta, mpt_trace_precision *p)
+{
+    double *pairs = s ? malloc(2 * (size_t)s->n * sizeof *pairs) : NULL;
+    if (pairs)
+        for (int x = 0; x < s->n; x++) {
+            pairs[2 * x] = mpt_ipx_sample_exact(g, s, x, alpha, beta);
+            pairs[2 * x + 1] = mpt_ipx_operand_load(&g->d, s->b[x], s->i[x], s->j[x]);
+        }
+    mpt_ipx_sample_summary(g->d.dtype, pairs, pairs ? s->n : 0, p);
+    free(pairs);
 }

@@ -9,10 +9,11 @@
  *
  * The traces must agree: same GEMMs (seq, step, layer, skip reason, level), every TENSOR record
  * of the one in the other with every statistic equal (sums to 1e-12 relative), same steps and
- * scalars; the only documented differences are fp64 outputs (the kernel does not read fp64:
- * skip "unsupported") and the precision sample (not measured on the GPU path: no PRECISION
- * record). With lag, levels may differ where the alarm could only act later (documented), but
- * the statistics of what both measured, and `mptrace report`'s first non-finite, agree.
+ * scalars, and every PRECISION record (the sample kernel, gpu_sample_kernel.cu) bit for bit;
+ * the documented differences are fp64 outputs (the kernel does not read fp64: skip
+ * "unsupported") and GEMMs the GPU path cannot sample (beta != 0 with C == D: no record). With lag,
+ * levels may differ where the alarm could only act later (documented), but the statistics of what
+ * both measured, and `mptrace report`'s first non-finite, agree.
  */
 #include <check.h>
 
@@ -104,6 +105,12 @@ static void same_stats(const char *what, const mpt_trace_tensor *h, const mpt_tr
                   "%s: sumsq %.17g vs %.17g", what, a->sumsq, b->sumsq);
 }
 
+/* The precision sample: every PRECISION record of the GPU path (gpu_sample_kernel.cu) equals
+ * the host path's for that GEMM, bit for bit (same positions, same arithmetic in the same
+ * order); without lag, every GEMM the GPU path can sample has one (not: beta != 0 with C == D,
+ * alpha/beta in device memory, fp64). */
+static void same_precision(const char *what, const ipx_trace *h, const ipx_trace *g, int exact);
+
 static int gpu_reads(mpt_dtype t)
 {
     return t == MPT_DT_F32 || t == MPT_DT_F16 || t == MPT_DT_BF16 || t == MPT_DT_E4M3 ||
@@ -115,6 +122,40 @@ static const ipx_gemm *gemm_of(const ipx_trace *t, uint64_t seq)
     for (size_t i = 0; i < t->ngemms; i++)
         if (t->gemms[i].g.seq == seq) return &t->gemms[i];
     return NULL;
+}
+
+static void same_precision(const char *what, const ipx_trace *h, const ipx_trace *g, int exact)
+{
+    for (size_t i = 0; i < g->nprecs; i++) {
+        const mpt_trace_precision *b = &g->precs[i], *a = ipx_trace_prec(h, b->seq);
+        ck_assert_msg(a != NULL, "%s: seq %llu sampled only on the GPU path", what,
+                      (unsigned long long)b->seq);
+        ck_assert_msg(
+            a->dtype == b->dtype && a->samples == b->samples && a->underflow == b->underflow &&
+                a->overflow == b->overflow && same(a->max_rel_err, b->max_rel_err) &&
+                same(a->mean_rel_err, b->mean_rel_err) && same(a->max_ulp_err, b->max_ulp_err) &&
+                same(a->mean_ulp_err, b->mean_ulp_err) && same(a->max_exact_abs, b->max_exact_abs),
+            "%s: seq %llu precision differs: %llu samples, %llu underflow, max rel "
+            "%.17g vs %llu, %llu, %.17g",
+            what, (unsigned long long)b->seq, (unsigned long long)a->samples,
+            (unsigned long long)a->underflow, a->max_rel_err, (unsigned long long)b->samples,
+            (unsigned long long)b->underflow, b->max_rel_err);
+    }
+    if (!exact) return;
+    size_t expected = 0;
+    for (size_t i = 0; i < h->nprecs; i++) {
+        const mpt_trace_precision *a = &h->precs[i];
+        const ipx_gemm *ga = gemm_of(h, a->seq);
+        ck_assert_ptr_nonnull(ga);
+        int accumulates = ga->g.beta != 0 && !(ga->g.flags & MPT_GEMM_C_NOT_D);
+        if (accumulates || isnan(ga->g.alpha) || !gpu_reads(ga->g.dtype_a) ||
+            !gpu_reads(ga->g.dtype_d))
+            continue;
+        expected++;
+        ck_assert_msg(ipx_trace_prec(g, a->seq) != NULL, "%s: seq %llu (%s) not sampled on the GPU",
+                      what, (unsigned long long)a->seq, ga->layer);
+    }
+    ck_assert_msg(expected == 0 || g->nprecs > 0, "%s: no precision sample on the GPU", what);
 }
 
 /* exact: levels and scalars must match too (no lag: the alarm acts at once on both paths). */
@@ -164,7 +205,7 @@ static void agree(const char *what, const ipx_trace *h, const ipx_trace *g, int 
                 "%s: seq %llu role %d twice", what, (unsigned long long)b->info.seq, b->info.role);
     }
     ck_assert_msg(compared > 0 || h->ntensors == 0, "%s: nothing compared", what);
-    ck_assert_msg(g->nprecs == 0, "%s: the GPU path wrote a precision sample", what);
+    same_precision(what, h, g, exact);
     ck_assert_uint_eq(h->nsteps, g->nsteps);
     for (size_t i = 0; i < h->nsteps; i++)
         ck_assert(h->steps[i].step == g->steps[i].step && h->steps[i].phase == g->steps[i].phase);
@@ -283,8 +324,8 @@ END_TEST
 /* ---- results arriving late, a full ring, the drain at exit --------------------------------------
  */
 
-/* Record types in file order: GEMM seqs, and for each TENSOR whether a GEMM with a later seq
- * came before it (a result drained after later ops). Returns how many such TENSORs. */
+/* Record types in file order: GEMM seqs, and for each TENSOR or PRECISION record whether a GEMM
+ * with a later seq came before it (a result drained after later ops). Returns how many. */
 static int late_tensors(const char *path)
 {
     char err[256];
@@ -296,6 +337,7 @@ static int late_tensors(const char *path)
     while (mpt_trace_reader_next(r, rec) == MPT_TRACE_RECORD) {
         if (rec->type == MPT_REC_GEMM) last_gemm = rec->u.gemm.seq;
         if (rec->type == MPT_REC_TENSOR && rec->u.tensor.info.seq < last_gemm) late++;
+        if (rec->type == MPT_REC_PRECISION && rec->u.precision.seq < last_gemm) late++;
     }
     free(rec);
     mpt_trace_reader_close(r);
@@ -312,7 +354,7 @@ START_TEST(test_lag_and_back_pressure)
         {"overflow-nvtx", "SIMCUDA_EVENT_LAG=2", "MPTRACE_GPU_RING=3"},
         {"accum16", "SIMCUDA_EVENT_LAG=1000000", "MPTRACE_GPU_RING=4096"}, /* exit drain only */
         {"lt", "SIMCUDA_EVENT_LAG=5", "MPTRACE_GPU_RING=2"},
-        {"paths", "SIMCUDA_EVENT_LAG=1000000", "MPTRACE_GPU_RING=2"},
+        {"paths", "SIMCUDA_EVENT_LAG=1000000", "MPTRACE_GPU_RING=3"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *args[] = {cases[i].mode, NULL};
