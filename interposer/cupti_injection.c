@@ -47,12 +47,20 @@ static void say_off(const char *why)
     (void)w;
 }
 
-/* Whether the user or the configuration switched the capture off (no line then). */
+/* Whether to subscribe (no line when not). MPTRACE_CUPTI=0: never; 1: always; unset or auto:
+ * not when the dynamic CUDA 13 runtime is loaded. CUPTI takes one subscriber per process, and
+ * hooks_cudart.c already sees everything that runtime does, so subscribing would only take
+ * CUPTI away from a profiler the program starts itself (torch.profiler). A program on another
+ * runtime (static, or libcudart.so.12) is seen only through CUPTI: then subscribe. */
 static int cupti_wanted(void)
 {
     const char *v = getenv("MPTRACE_CUPTI");
     if (v && !strcmp(v, "0")) return 0;
-    return !mpt_ipx_config_get()->disabled;
+    if (mpt_ipx_config_get()->disabled) return 0;
+    if (v && !strcmp(v, "1")) return 1;
+    void *rt = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_NOLOAD);
+    if (rt) dlclose(rt); /* only a reference NOLOAD took */
+    return rt == NULL;
 }
 
 #if defined(MPT_HAVE_CUPTI_HEADERS)

@@ -282,7 +282,9 @@ START_TEST(test_no_cupti_one_line)
 {
     if (!ipx_available()) return;
     char *out, *err;
-    ck_assert_int_eq(play_driver("/nonexistent/libcupti.so.13", NULL, &out, &err), 0);
+    /* (MPTRACE_CUPTI=1: the stand-in driver program uses the dynamic runtime, for which the
+     * injection otherwise leaves CUPTI alone; test_cupti_callbacks_recorded checks that.) */
+    ck_assert_int_eq(play_driver("/nonexistent/libcupti.so.13", "MPTRACE_CUPTI=1", &out, &err), 0);
     ck_assert_msg(strstr(out, "InitializeInjection returned 1") && strstr(out, "OK"), "%s", out);
     ck_assert_msg(count_prefix(err, "mptrace:") == 1, "want one line, got:\n%s", err);
     ck_assert_msg(strstr(err, "CUPTI capture off") != NULL, "%s", err);
@@ -293,7 +295,7 @@ START_TEST(test_no_cupti_one_line)
     free(out), free(err);
     /* Whatever libcupti the loader finds by itself (a real one without a driver fails to
      * subscribe): still returns, at most one line. */
-    ck_assert_int_eq(play_driver(NULL, NULL, &out, &err), 0);
+    ck_assert_int_eq(play_driver(NULL, "MPTRACE_CUPTI=1", &out, &err), 0);
     ck_assert_msg(strstr(out, "InitializeInjection returned 1"), "%s", out);
     ck_assert_msg(count_prefix(err, "mptrace:") <= 1, "%s", err);
     free(out), free(err);
@@ -426,7 +428,17 @@ START_TEST(test_fake_cupti_records)
         return;
     }
     const char *fake = ipx_path("tests/programs/ipx_lib/libfakecupti.so");
-    const char *env[] = {"CUDA_INJECTION64_PATH", "MPTRACE_CUPTI",
+    /* The program uses the dynamic runtime: by default the injection leaves CUPTI alone (the
+     * runtime hooks see its calls, and a profiler the program starts may want CUPTI). */
+    const char *autoenv[] = {"CUDA_INJECTION64_PATH", "MPTRACE_CUPTI",
+                             env_of(0, "LD_LIBRARY_PATH", ipx_path("sim")),
+                             env_of(1, "MPTRACE_CUPTI_LIB", fake), NULL};
+    ck_assert_int_eq(ipx_run(argv, autoenv, &out, &err), 0);
+    ck_assert_msg(strstr(out, "libcupti not loaded by the injection") != NULL, "%s\n%s", out, err);
+    ck_assert_msg(strstr(err, "CUPTI capture off") == NULL, "%s", err);
+    free(out), free(err);
+    /* MPTRACE_CUPTI=1: subscribe anyway (what a static-runtime program gets by default). */
+    const char *env[] = {"CUDA_INJECTION64_PATH", "MPTRACE_CUPTI=1",
                          env_of(0, "LD_LIBRARY_PATH", ipx_path("sim")),
                          env_of(1, "MPTRACE_CUPTI_LIB", fake), NULL};
     ck_assert_int_eq(ipx_run(argv, env, &out, &err), 0);
@@ -463,7 +475,7 @@ START_TEST(test_fake_cupti_records)
 
     /* Under Nsight (another subscriber): one line, and the runtime launch still recorded. */
     const char *busy[] = {"CUDA_INJECTION64_PATH",
-                          "MPTRACE_CUPTI",
+                          "MPTRACE_CUPTI=1",
                           env_of(0, "LD_LIBRARY_PATH", ipx_path("sim")),
                           env_of(1, "MPTRACE_CUPTI_LIB", fake),
                           "FAKE_CUPTI_BUSY=1",
