@@ -330,18 +330,49 @@ static void note_failure(const char *why)
     if (w) mpt_trace_writer_message(w, MPT_MSG_WARN, msg);
 }
 
-int mpt_gpu_launch_stats(const mpt_gpu_tag *tag, uint64_t stream, const mpt_ipx_operand *o,
-                         int64_t batch, int full, int held, uint64_t *ticket)
+/* A launch's three steps. job_begin locks mu and returns a free slot of the current context's
+ * ring (index, *rp), or -1 with mu unlocked and the failure noted; the caller queues its work
+ * behind the stream's, then job_commit (the slot in flight; returns its ticket) or job_fail
+ * (what failed), both of which unlock. */
+static int job_begin(ring **rp)
 {
     char why[300];
-    ring *r;
     pthread_mutex_lock(&mu);
-    int i = slot_get(&r, why, sizeof why);
+    int i = slot_get(rp, why, sizeof why);
     if (i < 0) {
         pthread_mutex_unlock(&mu);
         note_failure(why);
-        return -1;
     }
+    return i;
+}
+
+static uint64_t job_commit(ring *r, int i, const mpt_gpu_tag *tag, int held)
+{
+    slot *s = &r->slots[i];
+    s->tag = *tag;
+    s->state = SLOT_INFLIGHT;
+    s->held = held;
+    uint64_t ticket = ticket_of(r, r->head);
+    r->head++;
+    pthread_mutex_unlock(&mu);
+    return ticket;
+}
+
+static int job_fail(const char *what, CUresult c)
+{
+    pthread_mutex_unlock(&mu);
+    char why[300];
+    snprintf(why, sizeof why, "queueing the %s failed: %s", what, cu_name(c));
+    note_failure(why);
+    return -1;
+}
+
+int mpt_gpu_launch_stats(const mpt_gpu_tag *tag, uint64_t stream, const mpt_ipx_operand *o,
+                         int64_t batch, int full, int held, uint64_t *ticket)
+{
+    ring *r;
+    int i = job_begin(&r);
+    if (i < 0) return -1;
     CUstream st = (CUstream)(uintptr_t)stream;
     CUdeviceptr out_dev = r->dev + (CUdeviceptr)i * sizeof(mpt_gpu_stats);
     mpt_gpu_stats *out = (mpt_gpu_stats *)(uintptr_t)out_dev;
@@ -355,96 +386,57 @@ int mpt_gpu_launch_stats(const mpt_gpu_tag *tag, uint64_t stream, const mpt_ipx_
     unsigned long long want = (total + 4095) / 4096; /* ~16 elements per thread */
     unsigned grid = (unsigned)(want < 1 ? 1 : want > 65535 ? 65535 : want);
     CUresult c;
-    slot *s = &r->slots[i];
     if ((c = drv.cuMemsetD8Async(out_dev, 0, sizeof(mpt_gpu_stats), st)) != CUDA_SUCCESS ||
         (c = drv.cuLaunchKernel(r->fn, grid, 1, 1, 256, 1, 1, 0, st, params, NULL)) !=
             CUDA_SUCCESS ||
         (c = drv.cuMemcpyDtoHAsync_v2(&r->host[i], out_dev, sizeof(mpt_gpu_stats), st)) !=
             CUDA_SUCCESS ||
-        (c = drv.cuEventRecord(s->ev, st)) != CUDA_SUCCESS) {
-        pthread_mutex_unlock(&mu);
-        snprintf(why, sizeof why, "queueing the statistics kernel failed: %s", cu_name(c));
-        note_failure(why);
-        return -1;
-    }
-    s->tag = *tag;
-    s->state = SLOT_INFLIGHT;
-    s->held = held;
-    *ticket = ticket_of(r, r->head);
-    r->head++;
-    pthread_mutex_unlock(&mu);
+        (c = drv.cuEventRecord(r->slots[i].ev, st)) != CUDA_SUCCESS)
+        return job_fail("statistics kernel", c);
+    *ticket = job_commit(r, i, tag, held);
     return 0;
 }
 
 int mpt_gpu_launch_scaler(const mpt_gpu_tag *tag, uint64_t stream, const void *scale,
                           const void *found_inf)
 {
-    char why[300];
     ring *r;
-    pthread_mutex_lock(&mu);
-    int i = slot_get(&r, why, sizeof why);
-    if (i < 0) {
-        pthread_mutex_unlock(&mu);
-        note_failure(why);
-        return -1;
-    }
+    int i = job_begin(&r);
+    if (i < 0) return -1;
     CUstream st = (CUstream)(uintptr_t)stream;
     float *h = (float *)(void *)&r->host[i];
-    slot *s = &r->slots[i];
     CUresult c;
     if ((c = drv.cuMemcpyDtoHAsync_v2(&h[0], (CUdeviceptr)(uintptr_t)scale, 4, st)) !=
             CUDA_SUCCESS ||
         (c = drv.cuMemcpyDtoHAsync_v2(&h[1], (CUdeviceptr)(uintptr_t)found_inf, 4, st)) !=
             CUDA_SUCCESS ||
-        (c = drv.cuEventRecord(s->ev, st)) != CUDA_SUCCESS) {
-        pthread_mutex_unlock(&mu);
-        snprintf(why, sizeof why, "queueing the GradScaler copies failed: %s", cu_name(c));
-        note_failure(why);
-        return -1;
-    }
-    s->tag = *tag;
-    s->state = SLOT_INFLIGHT;
-    s->held = 0;
-    r->head++;
-    pthread_mutex_unlock(&mu);
+        (c = drv.cuEventRecord(r->slots[i].ev, st)) != CUDA_SUCCESS)
+        return job_fail("GradScaler copies", c);
+    job_commit(r, i, tag, 0);
     return 0;
 }
 
 int mpt_gpu_launch_sample(const mpt_gpu_tag *tag, uint64_t stream, const mpt_gpu_sample_desc *desc)
 {
     if (desc->n <= 0 || desc->n > MPT_GPU_SAMPLE_MAX) return -1;
-    char why[300];
     ring *r;
-    pthread_mutex_lock(&mu);
-    int i = slot_get(&r, why, sizeof why);
-    if (i < 0) {
-        pthread_mutex_unlock(&mu);
-        note_failure(why);
-        return -1;
-    }
+    int i = job_begin(&r);
+    if (i < 0) return -1;
     CUstream st = (CUstream)(uintptr_t)stream;
     CUdeviceptr out_dev = r->dev + (CUdeviceptr)i * sizeof(mpt_gpu_stats);
     double *out = (double *)(uintptr_t)out_dev;
     void *params[] = {(void *)desc, &out}; /* the block is copied when the launch is queued */
     size_t bytes = 2 * (size_t)desc->n * sizeof(double);
-    slot *s = &r->slots[i];
     CUresult c;
     if ((c = drv.cuLaunchKernel(r->fn_sample, 1, 1, 1, MPT_GPU_SAMPLE_MAX, 1, 1, 0, st, params,
                                 NULL)) != CUDA_SUCCESS ||
         (c = drv.cuMemcpyDtoHAsync_v2(&r->host[i], out_dev, bytes, st)) != CUDA_SUCCESS ||
-        (c = drv.cuEventRecord(s->ev, st)) != CUDA_SUCCESS) {
-        pthread_mutex_unlock(&mu);
-        snprintf(why, sizeof why, "queueing the precision sample kernel failed: %s", cu_name(c));
-        note_failure(why);
-        return -1;
-    }
-    s->tag = *tag;
-    s->tag.kind = MPT_GPU_JOB_SAMPLE;
-    s->tag.nsample = desc->n;
-    s->state = SLOT_INFLIGHT;
-    s->held = 0; /* launched after its GEMM record */
-    r->head++;
-    pthread_mutex_unlock(&mu);
+        (c = drv.cuEventRecord(r->slots[i].ev, st)) != CUDA_SUCCESS)
+        return job_fail("precision sample kernel", c);
+    mpt_gpu_tag t = *tag;
+    t.kind = MPT_GPU_JOB_SAMPLE;
+    t.nsample = desc->n;
+    job_commit(r, i, &t, 0); /* launched after its GEMM record: nothing to hold */
     return 0;
 }
 
