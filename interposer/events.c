@@ -12,7 +12,12 @@
 
 #include "interposer/ipx.h"
 
-#define NAME_SLOTS 1024
+/* Open addressing over NAME_PROBE slots from a function's home slot, so that the few thousand
+ * distinct kernels of a framework each keep their name (direct mapping made colliding kernels
+ * evict each other and be named again at every launch); only when all NAME_PROBE slots are
+ * taken is the home slot overwritten. */
+#define NAME_SLOTS 8192
+#define NAME_PROBE 8
 
 typedef struct name_slot {
     const void *func;
@@ -25,13 +30,16 @@ static name_slot names[NAME_SLOTS];
 static uint32_t kernel_name_id(mpt_trace_writer *w, uint32_t gen, const void *func,
                                const char *name)
 {
-    size_t h = (size_t)(((uintptr_t)func * 0x9e3779b97f4a7c15ull) >> 48) & (NAME_SLOTS - 1);
+    size_t h = (size_t)(((uintptr_t)func * 0x9e3779b97f4a7c15ull) >> 40) & (NAME_SLOTS - 1);
     pthread_mutex_lock(&mu);
-    name_slot *s = &names[h];
-    if (s->func == func && s->gen == gen && s->id) {
-        uint32_t id = s->id;
-        pthread_mutex_unlock(&mu);
-        return id;
+    for (size_t p = 0; p < NAME_PROBE; p++) {
+        name_slot *s = &names[(h + p) & (NAME_SLOTS - 1)];
+        if (s->func == func && s->gen == gen && s->id) {
+            uint32_t id = s->id;
+            pthread_mutex_unlock(&mu);
+            return id;
+        }
+        if (!s->func) break;
     }
     pthread_mutex_unlock(&mu);
     char buf[512];
@@ -43,6 +51,14 @@ static uint32_t kernel_name_id(mpt_trace_writer *w, uint32_t gen, const void *fu
     }
     uint32_t id = mpt_trace_writer_intern(w, name);
     pthread_mutex_lock(&mu);
+    name_slot *s = &names[h];
+    for (size_t p = 0; p < NAME_PROBE; p++) {
+        name_slot *c = &names[(h + p) & (NAME_SLOTS - 1)];
+        if (!c->func || c->func == func) { /* a free slot, or this function's (older gen) */
+            s = c;
+            break;
+        }
+    }
     *s = (name_slot){func, gen, id};
     pthread_mutex_unlock(&mu);
     return id;

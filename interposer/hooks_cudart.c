@@ -101,7 +101,13 @@ static void launched(const void *func, dim3 grid, dim3 block, size_t shared, cud
  * used and found_inf (read directly when memory is host-readable, else copied through the GPU
  * ring on the same stream).
  */
-#define SCALER_SLOTS 256
+/* Every kernel launch asks, so the answer is cached per function address: open addressing
+ * over SCALER_PROBE slots from the address's home, so that the few thousand distinct kernels
+ * of a framework each keep their slot (a direct-mapped table made colliding kernels evict each
+ * other and be looked up by name at every launch); only when all SCALER_PROBE slots are taken
+ * is the home slot overwritten. */
+#define SCALER_SLOTS 8192
+#define SCALER_PROBE 8
 static pthread_mutex_t scaler_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     const void *func;
@@ -111,18 +117,33 @@ static struct {
 static int is_scaler_kernel(const void *func)
 {
     if (!func) return 0;
-    size_t h = (size_t)(((uintptr_t)func * 0x9e3779b97f4a7c15ull) >> 56) & (SCALER_SLOTS - 1);
+    size_t h = (size_t)(((uintptr_t)func * 0x9e3779b97f4a7c15ull) >> 40) & (SCALER_SLOTS - 1);
     pthread_mutex_lock(&scaler_mu);
-    int known = scaler_cache[h].func == func, v = scaler_cache[h].is_scaler;
+    for (size_t p = 0; p < SCALER_PROBE; p++) {
+        size_t i = (h + p) & (SCALER_SLOTS - 1);
+        if (scaler_cache[i].func == func) {
+            int v = scaler_cache[i].is_scaler;
+            pthread_mutex_unlock(&scaler_mu);
+            return v;
+        }
+        if (!scaler_cache[i].func) break;
+    }
     pthread_mutex_unlock(&scaler_mu);
-    if (known) return v;
     char buf[512];
     const char *name = mpt_ipx_cuda_func_name(func);
     if (!name && mpt_ipx_symbolize(func, 0, buf, sizeof buf) > 0) name = buf;
-    v = name && strstr(name, "amp_update_scale_cuda_kernel") != NULL;
+    int v = name && strstr(name, "amp_update_scale_cuda_kernel") != NULL;
     pthread_mutex_lock(&scaler_mu);
-    scaler_cache[h].func = func;
-    scaler_cache[h].is_scaler = v;
+    size_t at = h;
+    for (size_t p = 0; p < SCALER_PROBE; p++) {
+        size_t i = (h + p) & (SCALER_SLOTS - 1);
+        if (!scaler_cache[i].func || scaler_cache[i].func == func) {
+            at = i;
+            break;
+        }
+    }
+    scaler_cache[at].func = func;
+    scaler_cache[at].is_scaler = v;
     pthread_mutex_unlock(&scaler_mu);
     return v;
 }
