@@ -44,6 +44,7 @@ const char *mpt_finding_kind_name(mpt_finding_kind k)
         [MPT_FIND_FLUSH_RISK] = "flush_risk",
         [MPT_FIND_STATS_SKIPPED] = "stats_skipped",
         [MPT_FIND_LOST_UPDATES] = "lost_updates",
+        [MPT_FIND_LOSS_DIVERGENCE] = "loss_divergence",
     };
     return (unsigned)k < MPT_FIND_KIND_COUNT ? names[k] : "unknown";
 }

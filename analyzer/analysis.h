@@ -126,6 +126,7 @@ typedef enum mpt_finding_kind {
     MPT_FIND_FLUSH_RISK,
     MPT_FIND_STATS_SKIPPED,
     MPT_FIND_LOST_UPDATES,
+    MPT_FIND_LOSS_DIVERGENCE,
     MPT_FIND_KIND_COUNT
 } mpt_finding_kind;
 

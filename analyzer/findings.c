@@ -263,6 +263,65 @@ static void loss_findings(mpt_fb *b, const mpt_model *m)
     }
 }
 
+/*
+ * Divergence: not one bad step (a spike) but the loss climbing and staying up, as with a
+ * learning rate too large. The running median of the last DIV_MEDIAN finite losses (immune to
+ * single spikes) is compared with its lowest value so far: at DIV_RISE times that minimum or
+ * more for DIV_SUSTAIN consecutive steps, the run diverged from the first of them. Only for
+ * positive losses (a cross-entropy); an error when the median never came back under the
+ * threshold, a warning when it did. The spike detector cannot see this case early in a run: it
+ * needs a history of the loss's noise first.
+ */
+#define DIV_MEDIAN  5
+#define DIV_RISE    1.5
+#define DIV_SUSTAIN 5
+
+static void divergence_finding(mpt_fb *b, const mpt_model *m)
+{
+    size_t n = mpt_model_nsteps(m), k = 0, run = 0;
+    double last[DIV_MEDIAN], tmp[2 * DIV_MEDIAN], runmin = INFINITY, peak = 0, at_min = NAN;
+    int64_t start = MPT_NO_STEP, min_step = MPT_NO_STEP, peak_step = MPT_NO_STEP;
+    int found = 0, back = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mpt_step *st = mpt_model_step(m, i);
+        if (!(st->has & MPT_STEP_HAS_LOSS) || !isfinite(st->loss)) continue;
+        last[k % DIV_MEDIAN] = st->loss;
+        k++;
+        double med = mpt_median(last, k < DIV_MEDIAN ? k : DIV_MEDIAN, tmp);
+        if (found) {
+            if (med > peak) peak = med, peak_step = st->step;
+            back = med < DIV_RISE * at_min;
+            continue;
+        }
+        if (med <= 0) return; /* not a loss this rule understands */
+        if (med >= DIV_RISE * runmin) {
+            if (run++ == 0) start = st->step;
+            if (run == DIV_SUSTAIN) {
+                found = 1;
+                at_min = runmin;
+                peak = med;
+                peak_step = st->step;
+            }
+        } else {
+            run = 0;
+        }
+        if (med < runmin) runmin = med, min_step = st->step;
+    }
+    if (!found) return;
+    mpt_finding *x = mpt_fb_add(b, MPT_FIND_LOSS_DIVERGENCE, back ? MPT_SEV_WARNING : MPT_SEV_ERROR,
+                                start, MPT_NO_LAYER);
+    if (!x) return;
+    snprintf(x->message, sizeof x->message,
+             "The loss diverged from step %lld: its running median rose from %.4g (step %lld) to "
+             "%.4g (step %lld)%s.",
+             (long long)start, at_min, (long long)min_step, peak, (long long)peak_step,
+             back ? " before coming back down" : " and never came back down");
+    snprintf(x->recommendation, sizeof x->recommendation,
+             "The learning rate is too high for this model and batch: lower it or lengthen the "
+             "warmup, and keep gradient clipping on (max_grad_norm 1.0). In fp16, a loss that "
+             "turns non-finite on the way up is the overflow this causes.");
+}
+
 /* ---- scaler ---------------------------------------------------------------------------------- */
 
 static void scaler_findings(mpt_fb *b, const mpt_model *m)
@@ -348,6 +407,7 @@ int mpt_findings_build(const mpt_model *m, const mpt_analysis_opts *o, mpt_analy
     mpt_fb b = {a, a->nfindings, 0};
     if (a->have_nf) nf_finding(&b, m);
     loss_findings(&b, m);
+    divergence_finding(&b, m);
     scaler_findings(&b, m);
     mpt_fb_layers(&b, m, o);
     mpt_fb_optimizer(&b, m);

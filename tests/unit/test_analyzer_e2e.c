@@ -5,7 +5,8 @@
  * non-finite GEMM, with the right origin (an overflow the op produced, or a NaN a kernel wrote,
  * found among the kernels between); every injected step is a loss spike and a healthy run has
  * none; the findings name the cause (overflow, nan, underflow, precision loss from fp16
- * accumulation or TF32, bf16 master weights from the trainer's lost_updates marks); and the
+ * accumulation or TF32, bf16 master weights from the trainer's lost_updates marks, a diverging
+ * learning rate); and the
  * healthy runs (32-true, bf16-mixed, 16-mixed with its scaler)
  * have no error-severity finding.
  *
@@ -53,10 +54,12 @@ static scenario sc[] = {
     /* bf16 master weights at a fine-tuning lr: most updates vanish (docs/reference-trainer.md) */
     {.name = "bf16_masters",
      .args = {"--precision", "bf16-mixed", "--master-weights", "bf16", "--lr", "3e-5", NULL}},
+    /* a learning rate that diverges, in fp32: nothing overflows, the loss climbs */
+    {.name = "lr_diverge", .args = {"--precision", "32-true", "--lr", "0.5", NULL}},
 };
 #define FIRST_HEALTHY 7
 #define NHEALTHY      3
-#define NSC (sizeof sc / sizeof *sc)
+#define NSC           (sizeof sc / sizeof *sc)
 
 static char build[4096];
 static int available; /* 1: run; 0: SKIP */
@@ -384,6 +387,7 @@ START_TEST(test_e2e_healthy_runs)
         jv *r = check_common(&sc[i], &t);
         MPT_CHECK(errors(r) == 0, "%s: an error finding in a healthy run", sc[i].name);
         MPT_CHECK(!has_finding(r, "lost_updates", NULL, NULL), "%s: lost updates", sc[i].name);
+        MPT_CHECK(!has_finding(r, "loss_divergence", NULL, NULL), "%s: divergence", sc[i].name);
         MPT_CHECK(strcmp(jv_str(r, "regime.id"), regime[i - FIRST_HEALTHY]) == 0, "%s: regime %s",
                   sc[i].name, jv_str(r, "regime.id"));
         jv_free(r);
@@ -400,8 +404,8 @@ static int64_t lost_run_start(const scenario *s, double thr)
     char *text = (char *)data;
     int64_t start = -1, found = -1;
     int run = 0;
-    for (char *line = text, *nl; found < 0 && line < text + len &&
-                                 (nl = memchr(line, '\n', text + len - line));
+    for (char *line = text, *nl;
+         found < 0 && line < text + len && (nl = memchr(line, '\n', text + len - line));
          line = nl + 1) {
         char err[128];
         jv *v = jv_parse(line, (size_t)(nl - line), err, sizeof err);
@@ -443,6 +447,72 @@ START_TEST(test_e2e_bf16_master_weights)
 }
 END_TEST
 
+/* The step where the log's loss, as a running median of 5, first stood at 1.5x its minimum so
+ * far for 5 steps in a row (the rule docs/analyzer.md states for loss_divergence); -1 none. */
+static int64_t divergence_start(const scenario *s)
+{
+    uint8_t *data;
+    size_t len;
+    ck_assert_int_eq(mpt_test_slurp(s->log, &data, &len), 0);
+    char *text = (char *)data;
+    double last[5], runmin = INFINITY;
+    int k = 0, run = 0;
+    int64_t start = -1, found = -1;
+    for (char *line = text, *nl;
+         found < 0 && line < text + len && (nl = memchr(line, '\n', text + len - line));
+         line = nl + 1) {
+        char err[128];
+        jv *v = jv_parse(line, (size_t)(nl - line), err, sizeof err);
+        MPT_CHECK(v != NULL, "%s: log line not JSON: %s", s->name, err);
+        if (strcmp(jv_str(v, "event"), "step") == 0 && isfinite(jv_num(v, "loss"))) {
+            last[k % 5] = jv_num(v, "loss");
+            k++;
+            int m = k < 5 ? k : 5;
+            double sorted[5];
+            memcpy(sorted, last, (size_t)m * sizeof *sorted);
+            for (int i = 1; i < m; i++) /* insertion sort: at most 5 values */
+                for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+                    double t = sorted[j];
+                    sorted[j] = sorted[j - 1];
+                    sorted[j - 1] = t;
+                }
+            double med = m % 2 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+            if (med >= 1.5 * runmin) {
+                if (run++ == 0) start = (int64_t)jv_num(v, "step");
+                if (run == 5) found = start;
+            } else {
+                run = 0;
+            }
+            if (med < runmin) runmin = med;
+        }
+        jv_free(v);
+    }
+    free(data);
+    return found;
+}
+
+/* A diverging learning rate: the report's loss_divergence starts where the trainer's own loss
+ * log says the climb began, and points at the learning rate. */
+START_TEST(test_e2e_lr_diverges)
+{
+    NEED_E2E();
+    truth t;
+    const scenario *s = &sc[FIRST_HEALTHY + NHEALTHY + 1];
+    jv *r = check_common(s, &t);
+    int64_t want = divergence_start(s);
+    MPT_CHECK(want >= 0, "%s: the log's loss never diverged", s->name);
+    const jv *fs = jv_get(r, "findings");
+    const jv *f = NULL;
+    for (size_t i = 0; i < fs->n && !f; i++)
+        if (strcmp(jv_str(&fs->items[i], "kind"), "loss_divergence") == 0) f = &fs->items[i];
+    MPT_CHECK(f != NULL, "%s: no loss_divergence finding", s->name);
+    MPT_CHECK(jv_num(f, "step") == (double)want, "%s: finding at step %g, the log says %lld",
+              s->name, jv_num(f, "step"), (long long)want);
+    ck_assert_ptr_nonnull(strstr(jv_str(f, "recommendation"), "learning rate"));
+    jv_free(r);
+}
+END_TEST
+
 extern Suite *suite_analyzer_e2e(void);
 Suite *suite_analyzer_e2e(void)
 {
@@ -458,6 +528,7 @@ Suite *suite_analyzer_e2e(void)
     tcase_add_test(tc, test_e2e_bf16_spike);
     tcase_add_test(tc, test_e2e_healthy_runs);
     tcase_add_test(tc, test_e2e_bf16_master_weights);
+    tcase_add_test(tc, test_e2e_lr_diverges);
     suite_add_tcase(s, tc);
     return s;
 }
