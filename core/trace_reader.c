@@ -8,14 +8,16 @@
  * moving, and the next call simply asks again. FOLLOW readers and pipes read with sequential
  * read(2), never a seek.
  *
- * A whole regular file (no FOLLOW) is mmap'ed instead, sparing read(2)'s copy, and handed back
- * to the kernel in steps behind the consumer (MADV_DONTNEED) so the resident size stays bounded;
- * at the mapping's end the reader goes on with read(2) from there, so bytes appended since the
- * open are read as before. (A file truncated under a mapping raises SIGBUS: a trace is only
- * ever appended to, and one rewritten while it is being reported on cannot be read sensibly
- * either way.) For a mapped file of some size a thread verifies the frames' checksums ahead of
- * the consumer (the verifier below): the CRC is most of what reading costs, and it overlaps with
- * the decoding and the analysis on another core. Records and errors are exactly as without it.
+ * A whole regular file (no FOLLOW) of some size is read ahead (trace_ahead.c): a thread
+ * pread()s it in large blocks into a few reused buffers and checks the frames' checksums while
+ * the bytes are in the cache, and the reader decodes those frames in place without checking
+ * them again; the CRC and the copy out of the page cache overlap with the decoding and the
+ * analysis on another core. At the first frame the read-ahead cannot pass (damage, a cut
+ * frame, the end of the file as it was then, a frame longer than a block) the reader goes on
+ * from there with read(2) and its own checks, so records and messages are exactly as without
+ * it, and bytes appended since the open are read as before. (The file used to be mmap'ed; in a
+ * virtual machine the page faults and TLB misses of the mapping made the CRC over it about ten
+ * times slower than over cached buffers: docs/analyzer.md, "Speed".)
  *
  * Allocation is driven by validated lengths only: a frame's payload length is believed after
  * its head CRC matched and only up to MPT_TRACE_MAX_PAYLOAD; the header's up to
@@ -25,65 +27,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/bytes.h"
 #include "core/crc32c.h"
+#include "core/trace_ahead.h"
 
 #define WINDOW_MIN (64u << 10)
-/* A mapped file's pages are given back (MADV_DONTNEED) in steps this large behind the consumer,
- * so that the mapping adds this much to the resident size, not the file's size. */
-#define MAP_RELEASE_STEP (8u << 20)
-
-/* The checking thread maps the file's pages in ahead of itself in steps this large with one
- * madvise(MADV_POPULATE_READ) each: touching them one at a time instead costs a page fault per
- * few pages, which made the checksum thread, and so the whole report, fault-bound. Kernels
- * before 5.14 refuse the advice; the pages are then faulted in as they are read. */
-#define POPULATE_STEP (4u << 20)
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-
-/* A mapped file at least this long (after the header) is checksummed ahead by a thread. */
-#define VERIFY_MIN (1u << 20)
-/* ... which tells the consumer how far it got in steps this large, and runs at most this far
- * ahead of it (the pages it touched stay resident until the consumer passes them). */
-#define VERIFY_STEP (256u << 10)
-#define VERIFY_LEAD (8u << 20)
-/* A consumer that caught up with the thread sleeps until it is this far ahead again. */
-#define VERIFY_WAKE (2u << 20)
-
-/*
- * The checksum thread of a mapped file. It walks the frames from the header's end exactly as
- * mpt_trace_reader_next does and checks both CRCs of each, publishing how far every frame was
- * whole and sound; the consumer decodes frames below that mark without checksumming them again.
- * At the first frame it cannot pass (damage, truncation, the end) it stops: the consumer checks
- * that frame itself, so every message comes from one place and reads as without the thread.
- */
-typedef struct verifier {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;       /* the consumer waits on it for `done` */
-    pthread_cond_t cv_ahead; /* the thread waits on it for `consumed` */
-    const uint8_t *base;     /* the mapping (read-only, shared) */
-    size_t end;              /* bytes mapped */
-    size_t from;             /* offset of the first frame */
-    size_t done;     /* under mu: the frames in [from, done) are whole and their CRCs match */
-    int finished;    /* under mu: the thread has stopped advancing `done` */
-    int stop;        /* under mu: the reader is closing */
-    int waiting;     /* under mu: the consumer sleeps until done >= wake_at or finished */
-    size_t wake_at;  /* under mu */
-    size_t consumed; /* under mu: the consumer's position, as last told */
-    int ahead;       /* under mu: the thread sleeps until consumed or stop changes */
-} verifier;
+/* A file with at least this much after the header is read ahead (trace_ahead.h);
+ * below it, starting a thread and its buffers costs more than it saves. */
+#define AHEAD_MIN (1u << 20)
 
 typedef struct string_slot {
     uint32_t id; /* 0: empty */
@@ -92,14 +51,12 @@ typedef struct string_slot {
 
 struct mpt_trace_reader {
     int fd;             /* -1 for a memory image */
-    const uint8_t *mem; /* memory image (or the mapped file), or NULL */
+    const uint8_t *mem; /* memory image, or NULL */
     size_t mem_len;
-    void *map;           /* the file mapped read-only (mem == map), or NULL */
-    size_t map_len;      /* bytes mapped: the file's size at open */
-    size_t map_released; /* map[0, map_released) given back to the kernel */
-    verifier *ver;       /* the checksum thread of a mapped file, or NULL */
-    size_t ver_done;     /* the last `done` seen: frames before it need no checksum */
-    size_t ver_told;     /* the last `consumed` told */
+    mpt_trace_ahead *ahead; /* the file's read-ahead, or NULL */
+    const uint8_t *span;    /* the read-ahead's span: file bytes [span_at, span_end), whole */
+    uint64_t span_at;       /* frames whose checksums match; span_end is 0 without one */
+    uint64_t span_end;
     unsigned flags;
     uint8_t *buf; /* file window: buf[start, len) = file bytes from pos */
     size_t cap, start, len;
@@ -117,186 +74,45 @@ struct mpt_trace_reader {
     char err[512];
 };
 
-/*
- * Makes up to `need` bytes at pos available and returns a pointer to them; *avail tells how many
- * there are (less than need only at the current end of data). NULL on a read error.
- */
-/* ---- the checksum thread --------------------------------------------------------------------- */
-
-static void *verify_main(void *arg)
-{
-    verifier *v = arg;
-    size_t pos = v->from, published = pos, populated = pos & ~(size_t)4095;
-    int stop = 0, populate = 1;
-    while (!stop && v->end - pos >= MPT_TRACE_FRAME_HEAD) {
-        if (populate && pos + POPULATE_STEP / 2 >= populated && populated < v->end) {
-            size_t n = v->end - populated < POPULATE_STEP ? v->end - populated : POPULATE_STEP;
-            if (madvise((uint8_t *)v->base + populated, n, MADV_POPULATE_READ) != 0) populate = 0;
-            populated += n;
-        }
-        const uint8_t *p = v->base + pos;
-        uint32_t len = mpt_get_u32(p);
-        if (mpt_get_u32(p + 8) != mpt_crc32c(0, p, 8) || len > MPT_TRACE_MAX_PAYLOAD) break;
-        size_t body = MPT_TRACE_FRAME_HEAD + (size_t)len;
-        if (v->end - pos < body + MPT_TRACE_FRAME_TAIL) break;
-        /* the CRC first, then the stored value: read in this order the stored value is in the
-         * cache, while loading it first would wait on memory a whole record ahead */
-        uint32_t crc = mpt_crc32c(0, p, body);
-        if (mpt_get_u32(p + body) != crc) break;
-        pos += body + MPT_TRACE_FRAME_TAIL;
-        if (pos - published >= VERIFY_STEP) {
-            pthread_mutex_lock(&v->mu);
-            v->done = published = pos;
-            if (v->waiting && pos >= v->wake_at) pthread_cond_signal(&v->cv);
-            while (!v->stop && pos - v->consumed > VERIFY_LEAD) {
-                v->ahead = 1;
-                pthread_cond_wait(&v->cv_ahead, &v->mu);
-                v->ahead = 0;
-            }
-            stop = v->stop;
-            pthread_mutex_unlock(&v->mu);
-        }
-    }
-    pthread_mutex_lock(&v->mu);
-    v->done = pos;
-    v->finished = 1;
-    pthread_cond_signal(&v->cv);
-    pthread_mutex_unlock(&v->mu);
-    return NULL;
-}
-
-/* Starts the thread for the frames from r->pos on; without it (one CPU, a small file, a failure
- * to start) the consumer simply checksums everything itself. */
-static void verify_start(mpt_trace_reader *r)
-{
-    if (!r->map || r->map_len - (size_t)r->pos < VERIFY_MIN || sysconf(_SC_NPROCESSORS_ONLN) < 2)
-        return;
-    verifier *v = calloc(1, sizeof *v);
-    if (!v) return;
-    v->base = r->map;
-    v->end = r->map_len;
-    v->from = v->done = v->consumed = (size_t)r->pos;
-    if (pthread_mutex_init(&v->mu, NULL) != 0) {
-        free(v);
-        return;
-    }
-    if (pthread_cond_init(&v->cv, NULL) != 0) {
-        pthread_mutex_destroy(&v->mu);
-        free(v);
-        return;
-    }
-    if (pthread_cond_init(&v->cv_ahead, NULL) != 0) {
-        pthread_cond_destroy(&v->cv);
-        pthread_mutex_destroy(&v->mu);
-        free(v);
-        return;
-    }
-    /* signals stay with the caller's threads */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&v->th, NULL, verify_main, v);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        pthread_cond_destroy(&v->cv_ahead);
-        pthread_cond_destroy(&v->cv);
-        pthread_mutex_destroy(&v->mu);
-        free(v);
-        return;
-    }
-    r->ver = v;
-    r->ver_done = r->ver_told = v->from;
-}
-
-static void verify_end(mpt_trace_reader *r)
-{
-    verifier *v = r->ver;
-    if (!v) return;
-    pthread_mutex_lock(&v->mu);
-    v->stop = 1;
-    pthread_cond_signal(&v->cv_ahead);
-    pthread_mutex_unlock(&v->mu);
-    pthread_join(v->th, NULL);
-    pthread_cond_destroy(&v->cv_ahead);
-    pthread_cond_destroy(&v->cv);
-    pthread_mutex_destroy(&v->mu);
-    free(v);
-    r->ver = NULL;
-}
-
-/* 1 when the frame at r->pos was found whole and sound by the thread (waiting for it to get
- * there if need be), 0 when the consumer must check it itself. */
-static int verified(mpt_trace_reader *r)
-{
-    verifier *v = r->ver;
-    if (r->pos < r->ver_done && (!v || r->pos - r->ver_told < VERIFY_LEAD / 2)) return 1;
-    if (!v) return 0;
-    pthread_mutex_lock(&v->mu);
-    v->consumed = r->ver_told = (size_t)r->pos;
-    if (v->ahead) pthread_cond_signal(&v->cv_ahead);
-    if (v->done <= r->pos && !v->finished) {
-        /* Caught up: sleep until the thread is well ahead again, not just one step, so that
-         * the two threads hand over rarely (a wake-up costs tens of microseconds, more in a
-         * virtual machine). Measured on the 1.44 GiB bench trace the difference is within
-         * this machine's run-to-run noise (docs/analyzer.md, "Speed"); it is kept because it
-         * can only lower the number of sleeps. */
-        v->wake_at = (size_t)r->pos + VERIFY_WAKE;
-        while (v->done < v->wake_at && !v->finished) {
-            v->waiting = 1;
-            pthread_cond_wait(&v->cv, &v->mu);
-            v->waiting = 0;
-        }
-    }
-    r->ver_done = v->done;
-    int fin = v->finished;
-    pthread_mutex_unlock(&v->mu);
-    if (r->pos < r->ver_done) return 1;
-    if (fin) verify_end(r); /* it stopped here: from now on, the consumer's own checks */
-    return 0;
-}
-
 /* ---- the window ------------------------------------------------------------------------------ */
 
-static void unmap(mpt_trace_reader *r)
+/* The read-ahead has stopped at r->pos: from here on the reader reads the file itself. */
+static int ahead_stop(mpt_trace_reader *r)
 {
-    verify_end(r);
-    r->ver_done = 0;
-    if (r->map) munmap(r->map, r->map_len);
-    r->map = NULL;
-    r->mem = NULL;
+    mpt_trace_ahead_end(r->ahead);
+    r->ahead = NULL;
+    r->span = NULL;
+    r->span_end = 0;
+    r->start = r->len = 0;
+    return lseek(r->fd, (off_t)r->pos, SEEK_SET) < 0 ? -1 : 0;
 }
 
 /*
- * The end of a mapped file is reached and more is wanted: the file may have grown since it was
- * mapped, so go on as a read(2) reader would, from the first byte not mapped, with the mapped
- * bytes not yet consumed carried into the buffer.
+ * Makes up to `need` bytes at pos available and returns a pointer to them; *avail tells how many
+ * there are (less than need only at the current end of data). NULL on a read error. In the
+ * read-ahead's span every frame is whole, so what a frame needs is there.
  */
-static int map_to_buffer(mpt_trace_reader *r)
-{
-    size_t tail = r->map_len - (size_t)r->pos;
-    if (tail > r->cap) {
-        uint8_t *nb = realloc(r->buf, tail);
-        if (!nb) {
-            errno = ENOMEM;
-            return -1;
-        }
-        r->buf = nb;
-        r->cap = tail;
-    }
-    memcpy(r->buf, r->mem + r->pos, tail);
-    r->start = 0;
-    r->len = tail;
-    if (lseek(r->fd, (off_t)r->map_len, SEEK_SET) < 0) return -1;
-    unmap(r);
-    return 0;
-}
-
 static const uint8_t *window(mpt_trace_reader *r, size_t need, size_t *avail)
 {
     if (r->mem) {
         *avail = r->mem_len - (size_t)r->pos;
-        if (*avail >= need || !r->map) return r->mem + r->pos;
-        if (map_to_buffer(r) != 0) return NULL;
+        return r->mem + r->pos;
+    }
+    while (r->pos >= r->span_end && r->ahead) {
+        uint64_t at;
+        size_t n;
+        const uint8_t *s = mpt_trace_ahead_next(r->ahead, &at, &n);
+        if (!s || at != r->pos) { /* (at != pos cannot happen: spans follow each other) */
+            if (ahead_stop(r) != 0) return NULL;
+            break;
+        }
+        r->span = s;
+        r->span_at = at;
+        r->span_end = at + n;
+    }
+    if (r->pos < r->span_end) {
+        *avail = (size_t)(r->span_end - r->pos);
+        return r->span + (r->pos - r->span_at);
     }
     if (r->len - r->start < need) {
         memmove(r->buf, r->buf + r->start, r->len - r->start);
@@ -326,15 +142,8 @@ static const uint8_t *window(mpt_trace_reader *r, size_t need, size_t *avail)
 
 static void consume(mpt_trace_reader *r, size_t n)
 {
+    if (!r->mem && r->pos >= r->span_end) r->start += n;
     r->pos += n;
-    if (!r->mem) r->start += n;
-    if (r->map && r->pos - r->map_released >= 2 * (uint64_t)MAP_RELEASE_STEP) {
-        /* the record just consumed may still be in use by the caller: keep the last step */
-        size_t upto = (size_t)r->pos - MAP_RELEASE_STEP;
-        upto &= ~((size_t)sysconf(_SC_PAGESIZE) - 1);
-        madvise((uint8_t *)r->map + r->map_released, upto - r->map_released, MADV_DONTNEED);
-        r->map_released = upto;
-    }
 }
 
 static mpt_trace_status fail(mpt_trace_reader *r, mpt_trace_status st, const char *fmt, ...)
@@ -430,6 +239,28 @@ static mpt_trace_reader *reader_start(mpt_trace_reader *r, char *err, size_t err
     return NULL;
 }
 
+/* CPUs this thread may run on. With one, the read-ahead's thread would only take turns with
+ * the reader: measured on one core, reading with and without it took the same time. */
+static int cpus_usable(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    return (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+/* A whole regular file (no FOLLOW) of some size is read ahead from the first frame on, given a
+ * second CPU; the bytes the header's reading brought into the window are read again. */
+static void ahead_start(mpt_trace_reader *r)
+{
+    struct stat st;
+    if ((r->flags & MPT_TRACE_FOLLOW) || !r->have_header || fstat(r->fd, &st) != 0 ||
+        !S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size < r->pos + AHEAD_MIN ||
+        cpus_usable() < 2)
+        return;
+    r->ahead = mpt_trace_ahead_start(r->fd, r->pos);
+    if (r->ahead) r->start = r->len = 0;
+}
+
 mpt_trace_reader *mpt_trace_reader_open(const char *path, unsigned flags, char *err, size_t errlen)
 {
     mpt_trace_reader *r = reader_new(path, flags);
@@ -445,24 +276,8 @@ mpt_trace_reader *mpt_trace_reader_open(const char *path, unsigned flags, char *
         mpt_trace_reader_close(r);
         return NULL;
     }
-    /* A whole regular file is mapped, sparing the copy read(2) makes; a file still growing
-     * (FOLLOW), a pipe or a failed mmap is read. Bytes written after the mapping are read too
-     * (map_to_buffer), as read(2) would have. */
-    struct stat st;
-    if (!(flags & MPT_TRACE_FOLLOW) && fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, r->fd, 0);
-        if (m != MAP_FAILED) {
-            /* No MADV_SEQUENTIAL: it leaves the pages read looking unused, and a reclaimer then
-             * drops them from the page cache, so that the next reader goes to the disk. */
-            r->map = m;
-            r->map_len = (size_t)st.st_size;
-            r->mem = m;
-            r->mem_len = r->map_len;
-        }
-    }
     r = reader_start(r, err, errlen);
-    if (r) verify_start(r);
+    if (r) ahead_start(r);
     return r;
 }
 
@@ -482,7 +297,7 @@ mpt_trace_reader *mpt_trace_reader_open_mem(const void *data, size_t len, char *
 void mpt_trace_reader_close(mpt_trace_reader *r)
 {
     if (!r) return;
-    unmap(r);
+    mpt_trace_ahead_end(r->ahead);
     if (r->fd >= 0) close(r->fd);
     for (size_t i = 0; i < r->nslots; i++)
         free(r->slots[i].s);
@@ -588,11 +403,7 @@ mpt_trace_status mpt_trace_reader_next(mpt_trace_reader *r, mpt_trace_record *re
         uint16_t type = mpt_get_u16(p + 4), flags = mpt_get_u16(p + 6);
         unsigned long long off = (unsigned long long)r->pos;
         size_t total = MPT_TRACE_FRAME_OVERHEAD + (size_t)len;
-        if (r->ver_done && verified(r)) { /* checked by the thread: whole, and sound */
-            p = window(r, total, &avail);
-            if (!p) return io_error(r);
-            goto decode;
-        }
+        if (r->pos < r->span_end) goto decode; /* read ahead and checked it: whole, and sound */
         uint32_t stored = mpt_get_u32(p + 8), computed = mpt_crc32c(0, p, 8);
         if (stored != computed)
             return fail(r, MPT_TRACE_CORRUPT,

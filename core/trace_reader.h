@@ -49,8 +49,8 @@ typedef enum mpt_trace_status {
  * empty file, truncated header, not a trace, newer major version, header checksum) returns NULL
  * with a message naming the file and the problem. With FOLLOW a file whose header is not complete
  * yet is accepted (header() stays NULL until it is); one that can already be seen to be wrong is
- * refused as above. Without FOLLOW a regular file is mmap'ed, and one over 1 MiB has its
- * checksums verified ahead by a thread the reader owns (signals blocked; joined by close):
+ * refused as above. Without FOLLOW a regular file over 1 MiB is read and checksummed ahead
+ * by a thread the reader owns (signals blocked; joined by close) when a second CPU is there:
  * the records and statuses are the same as reading it with read(2).
  */
 mpt_trace_reader *mpt_trace_reader_open(const char *path, unsigned flags, char *err, size_t errlen);

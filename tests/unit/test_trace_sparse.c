@@ -1,7 +1,7 @@
 /*
  * The fast paths of reading: TENSOR records with their histograms left sparse
- * (mpt_trace_tensor_decode_sparse, MPT_TRACE_SPARSE), and the reader of a mapped file whose
- * checksums a thread verifies ahead of the consumer.
+ * (mpt_trace_tensor_decode_sparse, MPT_TRACE_SPARSE), and the reader of a file whose frames a
+ * thread reads and checks ahead of it (core/trace_ahead.c; its edges in test_trace_ahead.c).
  *
  * Each is checked against the plain path it must be indistinguishable from: the dense decoder
  * (same records byte for byte, same merges bit for bit, same errors and messages, on random and
@@ -320,10 +320,10 @@ static void write_file(const char *path, const uint8_t *data, size_t len)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* A file reader (mapped, checksummed ahead by the thread: the trace is over VERIFY_MIN), with
+/* A file reader (read ahead by the thread: the trace is over the reader's AHEAD_MIN), with
  * and without MPT_TRACE_SPARSE, against the memory reader of the same bytes: intact, cut at
  * random points, and with a byte flipped early, in the middle, at the very end. */
-START_TEST(test_mapped_reader_equals_memory_reader)
+START_TEST(test_file_reader_equals_memory_reader)
 {
     char path[256], err[512];
     mpt_test_tmpfile(path, sizeof path, "sparse");
@@ -378,8 +378,8 @@ START_TEST(test_mapped_reader_equals_memory_reader)
 END_TEST
 
 /* A file that grows after it was opened (without FOLLOW) is read to its end at the time of
- * reading, as read(2) would: the mapping's end hands over to the buffer mid-record. */
-START_TEST(test_mapped_file_that_grows)
+ * reading, as read(2) would: where the read-ahead stopped, mid-record, the reader goes on. */
+START_TEST(test_file_that_grows)
 {
     char path[256], err[512];
     mpt_test_tmpfile(path, sizeof path, "grow");
@@ -418,8 +418,8 @@ Suite *suite_trace_sparse(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sparse_decode_equals_dense);
     tcase_add_test(tc, test_sparse_errors_equal_dense);
-    tcase_add_test(tc, test_mapped_reader_equals_memory_reader);
-    tcase_add_test(tc, test_mapped_file_that_grows);
+    tcase_add_test(tc, test_file_reader_equals_memory_reader);
+    tcase_add_test(tc, test_file_that_grows);
     suite_add_tcase(s, tc);
     return s;
 }
