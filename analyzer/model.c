@@ -184,12 +184,10 @@ void mpt_model_free(mpt_model *m)
         free(s);
     }
     free(m->srcs);
-    for (uint32_t l = 0; l < m->nlayers; l++) {
+    mpt_grid_free(m);
+    for (uint32_t l = 0; l < m->nlayers; l++)
         free(m->layers[l]);
-        free(m->cells[l]);
-    }
     free(m->layers);
-    free(m->cells);
     free(m->lmap.keys);
     free(m->lmap.vals);
     free(m->steps);
@@ -316,7 +314,7 @@ const mpt_cell *mpt_model_cell(const mpt_model *m, uint32_t layer, uint32_t col)
 {
     static const mpt_cell empty;
     if (layer >= m->nlayers || col >= m->ncols || !m->cells[layer]) return &empty;
-    return &m->cells[layer][col];
+    return grid_cell(m, layer, col);
 }
 
 size_t mpt_model_nsteps(const mpt_model *m)

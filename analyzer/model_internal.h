@@ -87,6 +87,16 @@ typedef struct str_pool {
     size_t nslots, count;
 } str_pool;
 
+/* The grid's cells, in chunks of GRID_CHUNK columns of one layer (model_grid.c): cells[l] is
+ * layer l's table of cap_cols / GRID_CHUNK chunks. */
+#define GRID_CHUNK 64u
+typedef struct grid_arena {
+    uint8_t **slabs; /* mapped once, unmapped with the model */
+    size_t nslabs, capslabs;
+    size_t slab_used; /* bytes handed out of the last slab */
+    mpt_cell *spare;  /* chunks given back, linked through their first bytes */
+} grid_arena;
+
 /* Pointer -> layer index map (layer names are interned, so pointer equality is string equality). */
 typedef struct layer_map {
     const char **keys;
@@ -101,7 +111,8 @@ struct mpt_model {
     int nsrc, capsrc;
     int poll_next; /* first source poll has not finished */
     mpt_layer **layers;
-    mpt_cell **cells; /* cells[layer][col], cap_cols entries each */
+    mpt_cell ***cells; /* layer l's column c: grid_cell(m, l, c); cap_cols columns each */
+    grid_arena arena;  /* where the cells' chunks come from */
     uint32_t nlayers, caplayers;
     layer_map lmap;
     uint32_t ncols, cap_cols;
@@ -124,11 +135,27 @@ const char *mpt_pool_intern(str_pool *p, const char *s, size_t len); /* NULL: no
 void mpt_pool_free(str_pool *p);
 /* Layer of an interned name, created (in execution order) when new; MPT_NO_LAYER: no memory. */
 uint32_t mpt_model_layer_get(mpt_model *m, const char *interned);
+/* The step entry of `step` (created when new); NULL: no memory. */
+mpt_step *mpt_model_step_get(mpt_model *m, int64_t step);
+
+/* model_grid.c */
 /* Cell of `layer` at `step`, growing or coarsening the grid; NULL: no memory (callers place only
  * steps in [0, GRID_MAX_STEP) in the grid). */
 mpt_cell *mpt_model_cell_at(mpt_model *m, uint32_t layer, int64_t step);
-/* The step entry of `step` (created when new); NULL: no memory. */
-mpt_step *mpt_model_step_get(mpt_model *m, int64_t step);
+/* Columns the budget allows with the model's layers (never fewer than opts.min_columns). */
+size_t mpt_grid_max_cols(const mpt_model *m);
+/* Gives layer `layer` (just counted in, m->cells large enough) its cells: 0, or -1 without
+ * memory. Then mpt_grid_fit_layers coarsens the grid if the new layer took it past the budget
+ * (on failure the finer grid stays). */
+int mpt_grid_layer_added(mpt_model *m, uint32_t layer);
+void mpt_grid_fit_layers(mpt_model *m);
+/* Frees the cells and their slabs. */
+void mpt_grid_free(mpt_model *m);
+
+static inline mpt_cell *grid_cell(const mpt_model *m, uint32_t layer, uint32_t col)
+{
+    return &m->cells[layer][col / GRID_CHUNK][col % GRID_CHUNK];
+}
 
 /* model_between.c */
 /* Counts one kernel or copy into b (a new name takes a free entry, else counts as unlisted). */

@@ -91,10 +91,23 @@ static void ref_check_cell(const mpt_model *m, uint32_t l, uint32_t c, const ref
     if (sum.samples) MPT_CHECK(cell->prec_max_rel == sum.max_rel, "layer %u col %u: max rel", l, c);
 }
 
+/* The grid's shapes: a budget of a few columns (within one chunk of model_grid.c) and one of
+ * ~200 columns (several chunks, coarsened in place); the steps first increasing (the base stays)
+ * or first decreasing (each earlier step moves the base: the grid is rebuilt into new chunks). */
+static const struct grid_case {
+    size_t budget;
+    int decreasing;
+} grid_cases[] = {
+    {16 * 1024, 0},
+    {NL * sizeof(mpt_cell) * 200, 0},
+    {NL * sizeof(mpt_cell) * 200, 1},
+};
+
 START_TEST(test_model_grid_against_reference)
 {
     memset(R, 0, sizeof R);
-    mpt_model_opts opts = {.cell_budget_bytes = 16 * 1024, .min_columns = 8};
+    const struct grid_case *gc = &grid_cases[_i];
+    mpt_model_opts opts = {.cell_budget_bytes = gc->budget, .min_columns = 8};
     mpt_model *m = mpt_model_new(&opts);
     ck_assert_ptr_nonnull(m);
     int src[2] = {mpt_model_add_source(m, "a", NULL), mpt_model_add_source(m, "b", NULL)};
@@ -109,9 +122,10 @@ START_TEST(test_model_grid_against_reference)
     for (int it = 0; it < 6000; it++) {
         int s = (int)(mpt_test_rand(&rng) % 2);
         int l = (int)(mpt_test_rand(&rng) % NL);
-        /* mostly increasing steps, with jumps back (a second rank, a late record) */
-        int64_t step =
-            it < 3000 ? (int64_t)(it * NSTEP / 6000) : (int64_t)(mpt_test_rand(&rng) % NSTEP);
+        /* mostly increasing (or decreasing) steps, then jumps (a second rank, a late record) */
+        int64_t step = it >= 3000        ? (int64_t)(mpt_test_rand(&rng) % NSTEP)
+                       : gc->decreasing ? (int64_t)(NSTEP - 1 - it * NSTEP / 6000)
+                                        : (int64_t)(it * NSTEP / 6000);
         mpt_trace_record r = {.type = MPT_REC_GEMM};
         mpt_trace_gemm *g = &r.u.gemm;
         g->seq = seq[s]++;
@@ -839,7 +853,8 @@ Suite *suite_analyzer_model(void)
     Suite *s = suite_create("analyzer_model");
     TCase *tc = tcase_create("model");
     tcase_set_timeout(tc, 60); /* the random-record test under ASan */
-    tcase_add_test(tc, test_model_grid_against_reference);
+    tcase_add_loop_test(tc, test_model_grid_against_reference, 0,
+                        sizeof grid_cases / sizeof grid_cases[0]);
     tcase_add_test(tc, test_model_late_layers_coarsen);
     tcase_add_test(tc, test_model_steps_and_scalars);
     tcase_add_test(tc, test_model_strings_and_orphans);
