@@ -8,8 +8,9 @@
  * CRC-32C rather than zlib's CRC-32 because its polynomial detects more error patterns at the
  * lengths of trace records, and because CPUs have an instruction for it should speed ever matter.
  * On x86-64 with SSE4.2 the crc32 instruction computes it, on three interleaved streams for
- * buffers long enough; elsewhere slicing-by-8 in software (tables built once, before main
- * through a constructor and otherwise on first use).
+ * buffers long enough, or, where the CPU also has VPCLMULQDQ and AVX2, buffers from 128 bytes
+ * are folded with carry-less multiplications (core/crc32c.c); elsewhere slicing-by-8 in software
+ * (tables built once, before main through a constructor and otherwise on first use).
  */
 #ifndef MPT_CORE_CRC32C_H
 #define MPT_CORE_CRC32C_H
@@ -31,8 +32,12 @@ uint32_t mpt_crc32c(uint32_t crc, const void *data, size_t n);
 typedef enum mpt_crc32c_path {
     MPT_CRC32C_AUTO = 0,     /* the fastest available (the default) */
     MPT_CRC32C_SOFTWARE,     /* slicing-by-8 tables */
-    MPT_CRC32C_HW_ONE_STREAM /* the crc32 instruction, one dependent chain */
+    MPT_CRC32C_HW_ONE_STREAM,   /* the crc32 instruction, one dependent chain */
+    MPT_CRC32C_HW_THREE_STREAMS /* the crc32 instruction on three interleaved streams */
 } mpt_crc32c_path;
 void mpt_crc32c_set_path(mpt_crc32c_path path);
+/* The default path's name: "folding (VPCLMULQDQ)", "crc32 instruction (3 streams)" or
+ * "software (slicing-by-8)": what this CPU runs (tests and benchmarks say which they measured). */
+const char *mpt_crc32c_default_name(void);
 
 #endif
