@@ -414,17 +414,29 @@ int mpt_trace_tensor_decode_sparse(const uint8_t *p, size_t len, mpt_trace_tenso
         if (i < MPT_NARROW_COUNT) /* formats a newer minor appended are skipped */
             s->narrow[i] = (mpt_narrow_counts){o, sub, fl};
     }
-    /* Validate the buckets' order here, once, so that consumers can index with them blindly. */
-    long prev = -1;
+    /* Validate the buckets' order here, once, so that consumers can index with them blindly.
+     * Strictly increasing and the last in range means all in range. No branch per bucket: this
+     * loop ran for every bucket of every record, and was a third of the decoding thread's time
+     * in `mptrace report` with a compare-and-branch per bucket (docs/analyzer.md, "Speed"). */
+    unsigned prev = 0, disorder = 0;
     for (size_t i = 0; i < bucket_n; i++) {
-        unsigned b = mpt_get_u16(c.p + i * SZ_BUCKET);
-        if (b >= MPT_HIST_BUCKETS || (long)b <= prev) {
-            snprintf(err, errlen,
-                     "malformed TENSOR record: histogram bucket %u out of range or out of order",
-                     b);
-            return -1;
+        unsigned b = mpt_get_u16(c.p + i * SZ_BUCKET) + 1u; /* 1-based: 0 is "none yet" */
+        disorder |= b <= prev;
+        prev = b;
+    }
+    if (disorder || prev > MPT_HIST_BUCKETS) {
+        prev = 0;
+        for (size_t i = 0; i < bucket_n; i++) { /* the message names the first bad bucket */
+            unsigned b = mpt_get_u16(c.p + i * SZ_BUCKET);
+            if (b >= MPT_HIST_BUCKETS || b + 1u <= prev) {
+                snprintf(err, errlen,
+                         "malformed TENSOR record: histogram bucket %u out of range or out of "
+                         "order",
+                         b);
+                return -1;
+            }
+            prev = b + 1u;
         }
-        prev = (long)b;
     }
     t->hist_n = (uint32_t)bucket_n;
     t->hist = bucket_n ? c.p : NULL;
