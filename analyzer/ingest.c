@@ -83,13 +83,24 @@ static void cell_call(mpt_cell *c, const mpt_trace_gemm *g)
     c->calls++;
 }
 
+/* The grid cell of the GEMM of ring entry e (a gridded step): looked up once for the GEMM and
+ * its TENSOR and PRECISION records, unless a rebuild of the grid moved the cells since. */
+static mpt_cell *gemm_cell(mpt_model *m, ring_ent *e)
+{
+    if (e->cell && e->cell_gen == m->grid_gen) return e->cell;
+    e->cell = mpt_model_cell_at(m, e->layer, e->step); /* may rebuild: grid_gen read after */
+    e->cell_gen = m->grid_gen;
+    return e->cell;
+}
+
 static int on_gemm(mpt_model *m, src_state *s, const mpt_trace_gemm *g)
 {
     uint32_t li = gemm_layer(m, s, g);
     if (li == MPT_NO_LAYER) return -1;
     mpt_layer *l = m->layers[li];
+    ring_ent *e = NULL;
     if (g->seq) {
-        ring_ent *e = &s->ring[g->seq & RING_MASK];
+        e = &s->ring[g->seq & RING_MASK];
         memset(e, 0, sizeof *e);
         e->seq = g->seq;
         e->ts = g->ts_ns;
@@ -123,7 +134,7 @@ static int on_gemm(mpt_model *m, src_state *s, const mpt_trace_gemm *g)
     l->compute_mask |= 1u << (g->compute < 31 ? g->compute : 31);
     l->gemm_flags |= g->flags;
     if (gridded(g->step)) {
-        mpt_cell *c = mpt_model_cell_at(m, li, g->step);
+        mpt_cell *c = e ? gemm_cell(m, e) : mpt_model_cell_at(m, li, g->step);
         if (!c) return -1;
         cell_call(c, g);
     } else {
@@ -238,7 +249,7 @@ static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor_sparse *
     }
     mpt_tensor_role role = t->info.role;
     mpt_layer *l = m->layers[e->layer];
-    mpt_cell *c = gridded(e->step) ? mpt_model_cell_at(m, e->layer, e->step) : NULL;
+    mpt_cell *c = gridded(e->step) ? gemm_cell(m, e) : NULL;
     if (gridded(e->step) && !c) return -1;
     if (role == MPT_ROLE_D) {
         add_output(&l->total, t);
@@ -264,10 +275,34 @@ static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor_sparse *
     return 0;
 }
 
+/*
+ * The bin of an error v > 0: floor((log2(v) - MPT_ERR_MIN_LOG2) * MPT_ERR_BINS_PER_BINADE),
+ * clamped, from v's binary exponent and a comparison of its significand with the edges 2^(k/8)
+ * (the doubles nearest them). Why not log2(): two calls per PRECISION record were 2% of a
+ * report's time; and near an edge log2's rounding could tip v into the neighbouring bin, which
+ * the comparison does not. Infinity goes to the last bin.
+ */
+_Static_assert(MPT_ERR_BINS_PER_BINADE == 8, "err_bin's edges are eighths of a binade");
+static const double err_edges[7] = {0x1.172b83c7d517bp+0, 0x1.306fe0a31b715p+0,
+                                    0x1.4bfdad5362a27p+0, 0x1.6a09e667f3bcdp+0,
+                                    0x1.8ace5422aa0dbp+0, 0x1.ae89f995ad3adp+0,
+                                    0x1.d5818dcfba487p+0};
+
 static int err_bin(double v)
 {
-    int b = (int)floor((log2(v) - MPT_ERR_MIN_LOG2) * MPT_ERR_BINS_PER_BINADE);
-    return b < 0 ? 0 : b >= MPT_ERR_BINS ? MPT_ERR_BINS - 1 : b;
+    if (isinf(v)) return MPT_ERR_BINS - 1;
+    int e;
+    double m = 2 * frexp(v, &e); /* v = m * 2^(e - 1), m in [1, 2) */
+    int q = 0;
+    for (int k = 0; k < 7; k++)
+        q += m >= err_edges[k];
+    long b = (long)(e - 1 - MPT_ERR_MIN_LOG2) * MPT_ERR_BINS_PER_BINADE + q;
+    return b < 0 ? 0 : b >= MPT_ERR_BINS ? MPT_ERR_BINS - 1 : (int)b;
+}
+
+int mpt_err_bin_of(double v) /* tests */
+{
+    return err_bin(v);
 }
 
 static void add_precision(mpt_cell *c, const mpt_trace_precision *p)
@@ -297,7 +332,7 @@ static int on_precision(mpt_model *m, src_state *s, const mpt_trace_precision *p
     mpt_layer *l = m->layers[e->layer];
     add_precision(&l->total, p);
     if (gridded(e->step)) {
-        mpt_cell *c = mpt_model_cell_at(m, e->layer, e->step);
+        mpt_cell *c = gemm_cell(m, e);
         if (!c) return -1;
         add_precision(c, p);
     }

@@ -178,6 +178,7 @@ static int regrid(mpt_model *m, int64_t base, int shift, uint32_t ncols)
         }
         m->col_shift = shift;
         m->ncols = ncols;
+        m->grid_gen++;
         return 0;
     }
     /* Otherwise a second grid, filled from the first, whose chunks are then given back. */
@@ -217,6 +218,7 @@ static int regrid(mpt_model *m, int64_t base, int shift, uint32_t ncols)
     m->col_shift = shift;
     m->ncols = ncols;
     m->cap_cols = cap;
+    m->grid_gen++;
     return 0;
 }
 

@@ -43,6 +43,8 @@ typedef struct ring_ent {
     const char *name;   /* KERNEL: kernel name; GEMM: api; interned */
     const char *path;   /* NVTX path of the thread at the time; interned, "" none */
     int64_t m, n, k, batch;
+    mpt_cell *cell;    /* GEMM: its grid cell, valid while the model's grid_gen is cell_gen */
+    uint32_t cell_gen; /* (NULL: not looked up; see gemm_cell in ingest.c) */
 } ring_ent;
 
 /* One thread's NVTX range stack, as interned '/'-joined paths (path[d] = path after d+1 pushes). */
@@ -119,6 +121,7 @@ struct mpt_model {
     int64_t col_base; /* first step of column 0 (a multiple of the width) */
     int col_shift;    /* width = 1 << col_shift */
     int have_cols;
+    uint32_t grid_gen; /* counts rebuilds that move cells between columns (growth does not) */
     mpt_step *steps;
     size_t nsteps, capsteps, last_step;
     mpt_model_totals tot;
@@ -156,6 +159,10 @@ static inline mpt_cell *grid_cell(const mpt_model *m, uint32_t layer, uint32_t c
 {
     return &m->cells[layer][col / GRID_CHUNK][col % GRID_CHUNK];
 }
+
+/* ingest.c */
+/* The precision-error histogram's bin of an error v > 0 (rel_bins/ulp_bins; tests). */
+int mpt_err_bin_of(double v);
 
 /* model_between.c */
 /* Counts one kernel or copy into b (a new name takes a free entry, else counts as unlisted). */

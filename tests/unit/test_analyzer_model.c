@@ -16,6 +16,7 @@
 #include "analyzer/analysis.h"
 #include "analyzer/diff.h"
 #include "analyzer/model.h"
+#include "analyzer/model_internal.h"
 #include "analyzer/report.h"
 #include "tests/unit/test_analyzer_jsonparse.h"
 #include "tests/unit/trace_samples.h"
@@ -97,15 +98,51 @@ static void ref_check_cell(const mpt_model *m, uint32_t l, uint32_t c, const ref
 static const struct grid_case {
     size_t budget;
     int decreasing;
+    int delay; /* a GEMM's TENSOR and PRECISION records come this many GEMMs later */
 } grid_cases[] = {
-    {16 * 1024, 0},
-    {NL * sizeof(mpt_cell) * 200, 0},
-    {NL * sizeof(mpt_cell) * 200, 1},
+    {16 * 1024, 0, 0},
+    {NL * sizeof(mpt_cell) * 200, 0, 0},
+    {NL * sizeof(mpt_cell) * 200, 1, 0},
+    /* drained late, as from a GPU: the grid is coarsened in place, or rebuilt, in between */
+    {16 * 1024, 0, 50},
+    {16 * 1024, 1, 50},
 };
+
+/* Records held back (grid_cases' delay), fed in order once `delay` more GEMMs were fed. */
+#define LATE_MAX 1024
+static struct late {
+    mpt_trace_record rec;
+    int src;
+    int due; /* the GEMM count at which it is fed */
+} late_q[LATE_MAX];
+static int late_head, late_n;
+
+static void feed_late(mpt_model *m, int src, mpt_trace_record *r, int due, int delay)
+{
+    if (!delay) {
+        feed(m, src, r);
+        return;
+    }
+    ck_assert_int_lt(late_n, LATE_MAX);
+    struct late *q = &late_q[(late_head + late_n++) % LATE_MAX];
+    q->rec = *r;
+    q->src = src;
+    q->due = due;
+}
+
+static void feed_due(mpt_model *m, int now)
+{
+    while (late_n && late_q[late_head].due <= now) {
+        feed(m, late_q[late_head].src, &late_q[late_head].rec);
+        late_head = (late_head + 1) % LATE_MAX;
+        late_n--;
+    }
+}
 
 START_TEST(test_model_grid_against_reference)
 {
     memset(R, 0, sizeof R);
+    late_head = late_n = 0;
     const struct grid_case *gc = &grid_cases[_i];
     mpt_model_opts opts = {.cell_budget_bytes = gc->budget, .min_columns = 8};
     mpt_model *m = mpt_model_new(&opts);
@@ -134,6 +171,8 @@ START_TEST(test_model_grid_against_reference)
         g->dtype_a = g->dtype_b = g->dtype_d = MPT_DT_F16;
         g->level = MPT_LEVEL_FULL;
         feed(m, src[s], &r);
+        feed_due(m, it);
+        int due = it + gc->delay;
         ref *x = &R[l][step];
         x->calls++;
         calls_per_step[step]++;
@@ -164,7 +203,7 @@ START_TEST(test_model_grid_against_reference)
             tt->level = MPT_LEVEL_CHEAP;
         }
         tt->cheap = (mpt_cheap_stats){count, nan, 0, absmax};
-        feed(m, src[s], &t);
+        feed_late(m, src[s], &t, due, gc->delay);
         x->out_count += count;
         x->out_nan += nan;
         if (absmax > x->out_absmax) x->out_absmax = absmax;
@@ -173,7 +212,7 @@ START_TEST(test_model_grid_against_reference)
             tt->info.role = MPT_ROLE_A;
             tt->level = MPT_LEVEL_CHEAP;
             tt->cheap = (mpt_cheap_stats){count * 2, nan, 0, absmax / 3};
-            feed(m, src[s], &t);
+            feed_late(m, src[s], &t, due, gc->delay);
             x->in_count += count * 2;
             x->in_nan += nan;
             if (absmax / 3 > x->in_absmax) x->in_absmax = absmax / 3;
@@ -189,12 +228,13 @@ START_TEST(test_model_grid_against_reference)
                                                   .max_ulp_err = 0.5,
                                                   .mean_ulp_err = 0.25,
                                                   .underflow = it % 5};
-            feed(m, src[s], &p);
+            feed_late(m, src[s], &p, due, gc->delay);
             x->samples += 64;
             x->underflow += (uint64_t)(it % 5);
             if (p.u.precision.max_rel_err > x->max_rel) x->max_rel = p.u.precision.max_rel_err;
         }
     }
+    feed_due(m, INT32_MAX);
     /* the budget forced coarsening, and holds */
     ck_assert_uint_eq(mpt_model_nlayers(m), NL);
     ck_assert_int_gt(mpt_model_col_width(m), 1);
@@ -476,6 +516,45 @@ START_TEST(test_precision_limit)
     ck_assert(mpt_precision_limit(MPT_DT_F32) == 0x1p-15);
     ck_assert(mpt_precision_limit(MPT_DT_F64) == 0x1p-15);
     ck_assert(mpt_precision_limit(MPT_DT_UNKNOWN) == 0x1p-15);
+}
+END_TEST
+
+/* The error histogram's bins against floor((log2(v) + 64) * 8) in long double: random errors
+ * over the whole range, powers of two, both sides of every edge 2^(k/8), the clamps. */
+static long clamp_bin(long b)
+{
+    return b < 0 ? 0 : b >= MPT_ERR_BINS ? MPT_ERR_BINS - 1 : b;
+}
+
+static long err_bin_ref(double v)
+{
+    return clamp_bin(
+        (long)floorl((log2l((long double)v) - MPT_ERR_MIN_LOG2) * MPT_ERR_BINS_PER_BINADE));
+}
+
+START_TEST(test_err_bins)
+{
+    uint64_t st = 0xe22;
+    for (int i = 0; i < 200000; i++) {
+        double v = ldexp(1 + rnd(&st), (int)(mpt_test_rand(&st) % 200) - 100);
+        MPT_CHECK(mpt_err_bin_of(v) == err_bin_ref(v), "v=%a: bin %d, want %ld", v,
+                  mpt_err_bin_of(v), err_bin_ref(v));
+    }
+    for (int e = -70; e < 20; e++)
+        for (int k = 0; k < 8; k++) {
+            double edge = ldexp(exp2(k / 8.0), e), below = nextafter(edge, 0);
+            long u = (long)(e - MPT_ERR_MIN_LOG2) * 8 + k;
+            long want = clamp_bin(u), lower = clamp_bin(u - 1);
+            /* at the edge: that bin (exp2 rounds up or down; the nearest double is the edge) */
+            MPT_CHECK(mpt_err_bin_of(edge) == want || (k && mpt_err_bin_of(edge) == want - 1),
+                      "2^(%d + %d/8): bin %d, want %ld", e, k, mpt_err_bin_of(edge), want);
+            if (k == 0) MPT_CHECK(mpt_err_bin_of(edge) == want, "2^%d", e);
+            MPT_CHECK(mpt_err_bin_of(below) == lower, "just below 2^(%d + %d/8): bin %d, want %ld",
+                      e, k, mpt_err_bin_of(below), lower);
+        }
+    ck_assert_int_eq(mpt_err_bin_of(5e-324), 0);
+    ck_assert_int_eq(mpt_err_bin_of(1e300), MPT_ERR_BINS - 1);
+    ck_assert_int_eq(mpt_err_bin_of(INFINITY), MPT_ERR_BINS - 1);
 }
 END_TEST
 
@@ -860,6 +939,7 @@ Suite *suite_analyzer_model(void)
     tcase_add_test(tc, test_model_strings_and_orphans);
     tcase_add_test(tc, test_cell_status_and_headroom);
     tcase_add_test(tc, test_precision_limit);
+    tcase_add_test(tc, test_err_bins);
     tcase_add_test(tc, test_layer_err_quantile);
     tcase_add_test(tc, test_model_layer_between);
     tcase_add_test(tc, test_phase_names);
