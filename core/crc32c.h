@@ -8,7 +8,7 @@
  * CRC-32C rather than zlib's CRC-32 because its polynomial detects more error patterns at the
  * lengths of trace records, and because CPUs have an instruction for it should speed ever matter.
  * On x86-64 with SSE4.2 the crc32 instruction computes it, on three interleaved streams for
- * buffers long enough, or, where the CPU also has VPCLMULQDQ and AVX2, buffers from 128 bytes
+ * buffers long enough, or, where the CPU also has VPCLMULQDQ and AVX2, buffers from 512 bytes
  * are folded with carry-less multiplications (core/crc32c.c); elsewhere slicing-by-8 in software
  * (tables built once, before main through a constructor and otherwise on first use).
  */
@@ -32,8 +32,9 @@ uint32_t mpt_crc32c(uint32_t crc, const void *data, size_t n);
 typedef enum mpt_crc32c_path {
     MPT_CRC32C_AUTO = 0,     /* the fastest available (the default) */
     MPT_CRC32C_SOFTWARE,     /* slicing-by-8 tables */
-    MPT_CRC32C_HW_ONE_STREAM,   /* the crc32 instruction, one dependent chain */
-    MPT_CRC32C_HW_THREE_STREAMS /* the crc32 instruction on three interleaved streams */
+    MPT_CRC32C_HW_ONE_STREAM,    /* the crc32 instruction, one dependent chain */
+    MPT_CRC32C_HW_THREE_STREAMS, /* the crc32 instruction on three interleaved streams */
+    MPT_CRC32C_HW_FOLD /* folding from 128 bytes, not just from 512 (three streams without it) */
 } mpt_crc32c_path;
 void mpt_crc32c_set_path(mpt_crc32c_path path);
 /* The default path's name: "folding (VPCLMULQDQ)", "crc32 instruction (3 streams)" or

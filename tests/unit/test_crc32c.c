@@ -163,15 +163,20 @@ static void three_streams_on(void)
 {
     mpt_crc32c_set_path(MPT_CRC32C_HW_THREE_STREAMS);
 }
+static void fold_on(void)
+{
+    mpt_crc32c_set_path(MPT_CRC32C_HW_FOLD);
+}
 static void path_auto(void)
 {
     mpt_crc32c_set_path(MPT_CRC32C_AUTO);
 }
 
-/* The same tests on each path: the default (folding, or three streams of the crc32 instruction,
- * whichever is the best the CPU has: mpt_crc32c_default_name), three streams, the instruction
- * on one chain, and the software tables, so each is held to the published vectors and the
- * bitwise reference. */
+/* The same tests on each path: the default (folding from 512 bytes, or three streams of the
+ * crc32 instruction, whichever is the best the CPU has: mpt_crc32c_default_name), folding from
+ * 128 bytes (so that its tails are tested at every length 128..308 too), three streams, the
+ * instruction on one chain, and the software tables, so each is held to the published vectors
+ * and the bitwise reference. */
 static TCase *crc_tcase(const char *name, mpt_crc32c_path path)
 {
     TCase *tc = tcase_create(name);
@@ -179,6 +184,7 @@ static TCase *crc_tcase(const char *name, mpt_crc32c_path path)
     if (path == MPT_CRC32C_HW_ONE_STREAM) tcase_add_checked_fixture(tc, one_stream_on, path_auto);
     if (path == MPT_CRC32C_HW_THREE_STREAMS)
         tcase_add_checked_fixture(tc, three_streams_on, path_auto);
+    if (path == MPT_CRC32C_HW_FOLD) tcase_add_checked_fixture(tc, fold_on, path_auto);
     tcase_add_loop_test(tc, test_published_vectors, 0, sizeof vectors / sizeof vectors[0]);
     tcase_add_test(tc, test_matches_reference);
     tcase_add_test(tc, test_chaining);
@@ -197,6 +203,7 @@ Suite *suite_crc32c(void)
                "(default path: %s)\n",
                mpt_crc32c_default_name());
     suite_add_tcase(s, crc_tcase("default_path", MPT_CRC32C_AUTO));
+    suite_add_tcase(s, crc_tcase("hw_fold", MPT_CRC32C_HW_FOLD));
     suite_add_tcase(s, crc_tcase("hw_three_streams", MPT_CRC32C_HW_THREE_STREAMS));
     suite_add_tcase(s, crc_tcase("hw_one_stream", MPT_CRC32C_HW_ONE_STREAM));
     suite_add_tcase(s, crc_tcase("software", MPT_CRC32C_SOFTWARE));
