@@ -37,7 +37,19 @@ static int cmp_double(const void *a, const void *b)
 double mpt_median(const double *v, size_t n, double *tmp)
 {
     memcpy(tmp, v, n * sizeof *tmp);
-    qsort(tmp, n, sizeof *tmp, cmp_double);
+    if (n <= 64) {
+        /* Insertion sort, stable like qsort here: the analysis takes three medians of a 32-value
+         * window per step, where qsort's calls through cmp_double were ~2% of a report. */
+        for (size_t i = 1; i < n; i++) {
+            double x = tmp[i];
+            size_t j = i;
+            for (; j > 0 && cmp_double(&tmp[j - 1], &x) > 0; j--)
+                tmp[j] = tmp[j - 1];
+            tmp[j] = x;
+        }
+    } else {
+        qsort(tmp, n, sizeof *tmp, cmp_double);
+    }
     return n % 2 ? tmp[n / 2] : 0.5 * (tmp[n / 2 - 1] + tmp[n / 2]);
 }
 
