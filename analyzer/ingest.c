@@ -283,10 +283,9 @@ static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor_sparse *
  * the comparison does not. Infinity goes to the last bin.
  */
 _Static_assert(MPT_ERR_BINS_PER_BINADE == 8, "err_bin's edges are eighths of a binade");
-static const double err_edges[7] = {0x1.172b83c7d517bp+0, 0x1.306fe0a31b715p+0,
-                                    0x1.4bfdad5362a27p+0, 0x1.6a09e667f3bcdp+0,
-                                    0x1.8ace5422aa0dbp+0, 0x1.ae89f995ad3adp+0,
-                                    0x1.d5818dcfba487p+0};
+static const double err_edges[7] = {
+    0x1.172b83c7d517bp+0, 0x1.306fe0a31b715p+0, 0x1.4bfdad5362a27p+0, 0x1.6a09e667f3bcdp+0,
+    0x1.8ace5422aa0dbp+0, 0x1.ae89f995ad3adp+0, 0x1.d5818dcfba487p+0};
 
 static int err_bin(double v)
 {
@@ -580,8 +579,7 @@ int mpt_model_feed(mpt_model *m, int src, const mpt_trace_record *rec)
     case MPT_REC_KERNEL: {
         const mpt_trace_kernel *k = &rec->u.kernel;
         t->kernels++;
-        on_event(m, s, k->seq, k->ts_ns, k->step, MPT_EV_KERNEL, src_str(s, k->name), k->tid, 0,
-                 0);
+        on_event(m, s, k->seq, k->ts_ns, k->step, MPT_EV_KERNEL, src_str(s, k->name), k->tid, 0, 0);
         return 0;
     }
     case MPT_REC_MEMORY: {

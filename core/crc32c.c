@@ -270,9 +270,9 @@ CRC_FOLD_TARGET static uint32_t crc_fold(uint32_t c, const uint8_t *p, size_t n)
     }
     /* the low lane is 16 bytes (128 bits) before the high one */
     __m128i lo = _mm256_castsi256_si128(x3), hi = _mm256_extracti128_si256(x3, 1);
-    __m128i a = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(lo, k128, 0x00),
-                                            _mm_clmulepi64_si128(lo, k128, 0x11)),
-                              hi);
+    __m128i a = _mm_xor_si128(
+        _mm_xor_si128(_mm_clmulepi64_si128(lo, k128, 0x00), _mm_clmulepi64_si128(lo, k128, 0x11)),
+        hi);
     uint64_t c64 = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(a));
     c64 = _mm_crc32_u64(c64, (uint64_t)_mm_extract_epi64(a, 1));
     return crc_hw1((uint32_t)c64, p, n);

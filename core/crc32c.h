@@ -30,8 +30,8 @@ uint32_t mpt_crc32c(uint32_t crc, const void *data, size_t n);
  * and the fast one is measured against the plain one. Not thread-safe. Where the CPU lacks the
  * instruction, the hardware paths fall back to software. */
 typedef enum mpt_crc32c_path {
-    MPT_CRC32C_AUTO = 0,     /* the fastest available (the default) */
-    MPT_CRC32C_SOFTWARE,     /* slicing-by-8 tables */
+    MPT_CRC32C_AUTO = 0,         /* the fastest available (the default) */
+    MPT_CRC32C_SOFTWARE,         /* slicing-by-8 tables */
     MPT_CRC32C_HW_ONE_STREAM,    /* the crc32 instruction, one dependent chain */
     MPT_CRC32C_HW_THREE_STREAMS, /* the crc32 instruction on three interleaved streams */
     MPT_CRC32C_HW_FOLD /* folding from 128 bytes, not just from 512 (three streams without it) */

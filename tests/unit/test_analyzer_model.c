@@ -160,7 +160,7 @@ START_TEST(test_model_grid_against_reference)
         int s = (int)(mpt_test_rand(&rng) % 2);
         int l = (int)(mpt_test_rand(&rng) % NL);
         /* mostly increasing (or decreasing) steps, then jumps (a second rank, a late record) */
-        int64_t step = it >= 3000        ? (int64_t)(mpt_test_rand(&rng) % NSTEP)
+        int64_t step = it >= 3000       ? (int64_t)(mpt_test_rand(&rng) % NSTEP)
                        : gc->decreasing ? (int64_t)(NSTEP - 1 - it * NSTEP / 6000)
                                         : (int64_t)(it * NSTEP / 6000);
         mpt_trace_record r = {.type = MPT_REC_GEMM};
@@ -643,9 +643,8 @@ static void bw_expect(const mpt_between *b, const bw_ref *r, const char *what)
                       e->count == (uint32_t)r->count[i] && e->bytes == r->bytes[i] &&
                       e->nonfinite == r->nf[i],
                   "%s (seq %llu) entry %d: %s x%u %llu B nf %d, want %s x%d %llu B nf %d", what,
-                  (unsigned long long)r->seq, i, e->name, e->count,
-                  (unsigned long long)e->bytes, e->nonfinite, r->name[i], r->count[i],
-                  (unsigned long long)r->bytes[i], r->nf[i]);
+                  (unsigned long long)r->seq, i, e->name, e->count, (unsigned long long)e->bytes,
+                  e->nonfinite, r->name[i], r->count[i], (unsigned long long)r->bytes[i], r->nf[i]);
     }
 }
 
@@ -684,14 +683,14 @@ START_TEST(test_model_layer_between)
                 mpt_mem_kind kind = (mpt_mem_kind)(1 + mpt_test_rand(&rng) % 6);
                 bytes = mpt_test_rand(&rng) % 5000;
                 rec = (mpt_trace_record){.type = MPT_REC_MEMORY};
-                rec.u.memory = (mpt_trace_memory){
-                    .seq = ++seq, .step = step, .kind = kind, .bytes = bytes};
+                rec.u.memory =
+                    (mpt_trace_memory){.seq = ++seq, .step = step, .kind = kind, .bytes = bytes};
                 name = mpt_mem_kind_name(kind);
             } else {
                 int k = (int)(mpt_test_rand(&rng) % BW_NAMES);
                 rec = (mpt_trace_record){.type = MPT_REC_KERNEL};
-                rec.u.kernel = (mpt_trace_kernel){.seq = ++seq, .step = step,
-                                                  .name = 100 + (uint32_t)k};
+                rec.u.kernel =
+                    (mpt_trace_kernel){.seq = ++seq, .step = step, .name = 100 + (uint32_t)k};
                 name = kname[k];
             }
             feed(m, a, &rec);
