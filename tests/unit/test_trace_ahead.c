@@ -170,14 +170,6 @@ static void check_same(const outcome *want, const outcome *got, const char *what
     MPT_CHECK(strcmp(want->msg, got->msg) == 0, "%s: '%s', want '%s'", what, got->msg, want->msg);
 }
 
-static void write_file(const char *path, const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* The read-ahead on its own, over the file `img` was written to from the first frame at `from`:
  * its spans follow each other, hold the file's bytes, and it stops at `want_end`. Without this,
  * a read-ahead that stopped early would go unnoticed: the reader would read the rest itself. */
@@ -219,7 +211,7 @@ static void compare(const char *path, const uint8_t *data, size_t n, size_t flip
     }
     memcpy(img, data, n);
     if (flip < n) img[flip] ^= 0x10;
-    write_file(path, img, n);
+    mpt_test_write_file(path, img, n);
     char err[512];
     outcome want, got;
     mpt_trace_reader *r = mpt_trace_reader_open_mem(img, n, err, sizeof err);
@@ -372,7 +364,7 @@ START_TEST(test_ahead_file_grows_while_read)
         ck_assert_int_eq(part.st, MPT_TRACE_TRUNCATED);
         const uint64_t reads[] = {10, part.n / 2, part.n};
         for (size_t b = 0; b < 3; b++) {
-            write_file(path, im.b, firsts[a]);
+            mpt_test_write_file(path, im.b, firsts[a]);
             r = mpt_trace_reader_open(path, MPT_TRACE_SPARSE, err, sizeof err);
             ck_assert_msg(r != NULL, "%s", err);
             static mpt_trace_record rec;

@@ -312,14 +312,6 @@ static void check_same(const outcome *want, const outcome *got, const char *what
     MPT_CHECK(strcmp(want->msg, got->msg) == 0, "%s: '%s', want '%s'", what, got->msg, want->msg);
 }
 
-static void write_file(const char *path, const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* A file reader (read ahead by the thread: the trace is over the reader's AHEAD_MIN), with
  * and without MPT_TRACE_SPARSE, against the memory reader of the same bytes: intact, cut at
  * random points, and with a byte flipped early, in the middle, at the very end. */
@@ -349,7 +341,7 @@ START_TEST(test_file_reader_equals_memory_reader)
             img[at] ^= (uint8_t)(1u << (c % 8));
             snprintf(what, sizeof what, "byte %zu flipped", at);
         }
-        write_file(path, img, n);
+        mpt_test_write_file(path, img, n);
         outcome want, got;
         mpt_trace_reader *r = mpt_trace_reader_open_mem(img, n, err, sizeof err);
         ck_assert_msg(r != NULL, "%s", err);
@@ -388,7 +380,7 @@ START_TEST(test_file_that_grows)
     size_t len;
     ck_assert_int_eq(mpt_test_slurp(path, &data, &len), 0);
     size_t hlen = mpt_get_u32(data + 12), first = len * 2 / 3; /* mid-record, most likely */
-    write_file(path, data, first);
+    mpt_test_write_file(path, data, first);
     mpt_trace_reader *r = mpt_trace_reader_open(path, MPT_TRACE_SPARSE, err, sizeof err);
     ck_assert_msg(r != NULL, "%s", err);
     FILE *f = fopen(path, "ab");

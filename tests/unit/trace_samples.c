@@ -7,6 +7,7 @@
  */
 #include "tests/unit/trace_samples.h"
 
+#include <check.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -324,6 +325,14 @@ void mpt_test_tmpfile(char *buf, size_t n, const char *tag)
     snprintf(buf, n, "%s/mpt-%s-XXXXXX", dir && *dir ? dir : "/tmp", tag);
     int fd = mkstemp(buf);
     if (fd >= 0) close(fd);
+}
+
+void mpt_test_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
 }
 
 int mpt_test_slurp(const char *path, uint8_t **data, size_t *len)

@@ -46,6 +46,8 @@ const char *mpt_test_record_diff(const mpt_trace_record *want, const mpt_trace_r
 void mpt_test_tmpfile(char *buf, size_t n, const char *tag);
 /* Reads a whole file into a malloc'ed buffer. Returns 0 or -1. */
 int mpt_test_slurp(const char *path, uint8_t **data, size_t *len);
+/* Writes len bytes to path (created or truncated); a failure fails the test. */
+void mpt_test_write_file(const char *path, const void *data, size_t len);
 
 /* An assertion for hot loops: Check's ck_assert_* record a "mark point" through a pipe on
  * every call, even when they pass, which makes loops over every byte offset slow (and
