@@ -282,12 +282,12 @@ static int on_tensor(mpt_model *m, src_state *s, const mpt_trace_tensor_sparse *
  * record were 2% of a report's time; and near an edge log2's rounding could tip v into the
  * neighbouring bin, which the comparison does not. Infinity goes to the last bin.
  */
-_Static_assert(MPT_ERR_BINS_PER_BINADE == 8, "err_bin's edges are eighths of a binade");
+_Static_assert(MPT_ERR_BINS_PER_BINADE == 8, "mpt_err_bin's edges are eighths of a binade");
 static const double err_edges[7] = {
     0x1.172b83c7d517bp+0, 0x1.306fe0a31b715p+0, 0x1.4bfdad5362a27p+0, 0x1.6a09e667f3bcdp+0,
     0x1.8ace5422aa0dbp+0, 0x1.ae89f995ad3adp+0, 0x1.d5818dcfba487p+0};
 
-static int err_bin(double v)
+int mpt_err_bin(double v)
 {
     uint64_t u;
     memcpy(&u, &v, sizeof u);
@@ -301,11 +301,6 @@ static int err_bin(double v)
     for (int k = 0; k < 7; k++)
         q += m >= err_edges[k];
     return (e - MPT_ERR_MIN_LOG2) * MPT_ERR_BINS_PER_BINADE + q;
-}
-
-int mpt_err_bin_of(double v) /* tests */
-{
-    return err_bin(v);
 }
 
 static void add_precision(mpt_cell *c, const mpt_trace_precision *p)
@@ -342,11 +337,11 @@ static int on_precision(mpt_model *m, src_state *s, const mpt_trace_precision *p
     if (!isnan(p->max_rel_err)) {
         l->err_calls++;
         if (p->max_rel_err > 0)
-            l->rel_bins[err_bin(p->max_rel_err)]++;
+            l->rel_bins[mpt_err_bin(p->max_rel_err)]++;
         else
             l->err_zero_rel++;
         if (p->max_ulp_err > 0)
-            l->ulp_bins[err_bin(p->max_ulp_err)]++;
+            l->ulp_bins[mpt_err_bin(p->max_ulp_err)]++;
         else
             l->err_zero_ulp++;
     }

@@ -135,7 +135,8 @@ static int table_fill(grid_arena *a, mpt_cell **t, uint32_t from, uint32_t nch)
 
 /* ---- the grid -------------------------------------------------------------------------------- */
 
-size_t mpt_grid_max_cols(const mpt_model *m)
+/* Columns the budget allows with the model's layers (never fewer than opts.min_columns). */
+static size_t max_cols(const mpt_model *m)
 {
     size_t per_col = (size_t)(m->nlayers ? m->nlayers : 1) * sizeof(mpt_cell);
     size_t n = m->opts.cell_budget_bytes / per_col;
@@ -150,7 +151,7 @@ static uint32_t round_cap(const mpt_model *m, uint32_t n)
     uint32_t c = GRID_CHUNK;
     while (c < n)
         c *= 2;
-    size_t lim = mpt_grid_max_cols(m);
+    size_t lim = max_cols(m);
     if (c > lim / 2) c = (uint32_t)(lim > n ? lim : n);
     return (c + GRID_CHUNK - 1) & ~(GRID_CHUNK - 1u);
 }
@@ -262,7 +263,7 @@ int mpt_grid_layer_added(mpt_model *m, uint32_t layer)
 
 void mpt_grid_fit_layers(mpt_model *m)
 {
-    if (!m->have_cols || m->ncols <= mpt_grid_max_cols(m)) return;
+    if (!m->have_cols || m->ncols <= max_cols(m)) return;
     int shift = m->col_shift;
     int64_t last = m->col_base + ((int64_t)m->ncols << m->col_shift) - 1, base;
     uint64_t n;
@@ -270,7 +271,7 @@ void mpt_grid_fit_layers(mpt_model *m)
         shift++;
         base = (m->col_base >> shift) << shift;
         n = (uint64_t)((last - base) >> shift) + 1;
-    } while (n > mpt_grid_max_cols(m));
+    } while (n > max_cols(m));
     regrid(m, base, shift, (uint32_t)n); /* on failure the finer grid simply stays */
 }
 
@@ -291,7 +292,7 @@ mpt_cell *mpt_model_cell_at(mpt_model *m, uint32_t layer, int64_t step)
     for (;;) {
         base = (lo >> shift) << shift;
         n = (uint64_t)((hi - base) >> shift) + 1;
-        if (n <= mpt_grid_max_cols(m)) break;
+        if (n <= max_cols(m)) break;
         shift++;
     }
     if (!m->have_cols) {

@@ -145,8 +145,6 @@ mpt_step *mpt_model_step_get(mpt_model *m, int64_t step);
 /* Cell of `layer` at `step`, growing or coarsening the grid; NULL: no memory (callers place only
  * steps in [0, GRID_MAX_STEP) in the grid). */
 mpt_cell *mpt_model_cell_at(mpt_model *m, uint32_t layer, int64_t step);
-/* Columns the budget allows with the model's layers (never fewer than opts.min_columns). */
-size_t mpt_grid_max_cols(const mpt_model *m);
 /* Gives layer `layer` (just counted in, m->cells large enough) its cells: 0, or -1 without
  * memory. Then mpt_grid_fit_layers coarsens the grid if the new layer took it past the budget
  * (on failure the finer grid stays). */
@@ -162,7 +160,7 @@ static inline mpt_cell *grid_cell(const mpt_model *m, uint32_t layer, uint32_t c
 
 /* ingest.c */
 /* The precision-error histogram's bin of an error v > 0 (rel_bins/ulp_bins; tests). */
-int mpt_err_bin_of(double v);
+int mpt_err_bin(double v);
 
 /* model_between.c */
 /* Counts one kernel or copy into b (a new name takes a free entry, else counts as unlisted). */

@@ -114,27 +114,20 @@ typedef struct outcome {
     char msg[600]; /* without the "<name>: " prefix */
 } outcome;
 
-static uint64_t fold(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static void fold_record(outcome *o, const mpt_trace_record *rec)
 {
     o->n++;
-    o->hash = fold(o->hash, &rec->type, sizeof rec->type);
-    o->hash = fold(o->hash, &rec->offset, sizeof rec->offset);
-    o->hash = fold(o->hash, &rec->payload_len, sizeof rec->payload_len);
-    if (rec->type == MPT_REC_GEMM) o->hash = fold(o->hash, &rec->u.gemm, sizeof rec->u.gemm);
+    o->hash = mpt_test_fnv(o->hash, &rec->type, sizeof rec->type);
+    o->hash = mpt_test_fnv(o->hash, &rec->offset, sizeof rec->offset);
+    o->hash = mpt_test_fnv(o->hash, &rec->payload_len, sizeof rec->payload_len);
+    if (rec->type == MPT_REC_GEMM)
+        o->hash = mpt_test_fnv(o->hash, &rec->u.gemm, sizeof rec->u.gemm);
 }
 
 static void outcome_init(outcome *o)
 {
     memset(o, 0, sizeof *o);
-    o->hash = 0xcbf29ce484222325ull;
+    o->hash = MPT_TEST_FNV_START;
 }
 
 /* Reads what is left, and how it ended, into o. */

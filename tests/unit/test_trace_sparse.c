@@ -260,37 +260,29 @@ typedef struct outcome {
     char msg[600]; /* the error, without the "<name>: " prefix */
 } outcome;
 
-static uint64_t fold(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static void read_all(mpt_trace_reader *r, outcome *o)
 {
     static mpt_trace_record rec;
     static mpt_trace_tensor dense;
     memset(o, 0, sizeof *o);
-    o->crc = 0xcbf29ce484222325ull;
+    o->crc = MPT_TEST_FNV_START;
     while ((o->st = mpt_trace_reader_next(r, &rec)) == MPT_TRACE_RECORD) {
         o->n++;
-        o->crc = fold(o->crc, &rec.type, sizeof rec.type);
-        o->crc = fold(o->crc, &rec.offset, sizeof rec.offset);
+        o->crc = mpt_test_fnv(o->crc, &rec.type, sizeof rec.type);
+        o->crc = mpt_test_fnv(o->crc, &rec.offset, sizeof rec.offset);
         if (rec.type == MPT_REC_TENSOR) {
             const mpt_trace_tensor *t = &rec.u.tensor;
             if (rec.sparse) {
                 mpt_trace_tensor_sparse_to_dense(&rec.u.tensor_sparse, &dense);
                 t = &dense;
             }
-            o->crc = fold(o->crc, t, sizeof *t);
+            o->crc = mpt_test_fnv(o->crc, t, sizeof *t);
         } else if (rec.type == MPT_REC_MESSAGE) {
-            o->crc = fold(o->crc, rec.u.message.text, rec.u.message.len);
+            o->crc = mpt_test_fnv(o->crc, rec.u.message.text, rec.u.message.len);
         } else if (rec.type == MPT_REC_STRING) {
-            o->crc = fold(o->crc, rec.u.string.bytes, rec.u.string.len);
+            o->crc = mpt_test_fnv(o->crc, rec.u.string.bytes, rec.u.string.len);
         } else if (rec.type == MPT_REC_GEMM) {
-            o->crc = fold(o->crc, &rec.u.gemm, sizeof rec.u.gemm);
+            o->crc = mpt_test_fnv(o->crc, &rec.u.gemm, sizeof rec.u.gemm);
         }
     }
     o->offset = mpt_trace_reader_offset(r);

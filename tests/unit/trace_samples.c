@@ -327,6 +327,14 @@ void mpt_test_tmpfile(char *buf, size_t n, const char *tag)
     if (fd >= 0) close(fd);
 }
 
+uint64_t mpt_test_fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
 void mpt_test_write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");

@@ -57,6 +57,11 @@ void mpt_test_write_file(const char *path, const void *data, size_t len);
         if (!(cond)) ck_abort_msg(__VA_ARGS__);                                                    \
     } while (0)
 
+/* FNV-1a over n bytes, continuing from h (start from MPT_TEST_FNV_START): the reader suites
+ * fingerprint the records they read with it, to compare two ways of reading. */
+#define MPT_TEST_FNV_START 0xcbf29ce484222325ull
+uint64_t mpt_test_fnv(uint64_t h, const void *p, size_t n);
+
 /* splitmix64: the suites' deterministic random numbers. */
 uint64_t mpt_test_rand(uint64_t *state);
 
